@@ -1,0 +1,44 @@
+"""Prompt templates: ``{name}`` reads a variable, ``{name?}`` reads one that may be unset.
+
+Only ``{identifier}`` and ``{identifier?}`` are placeholders, so JSON or code inside a prompt
+(``{"a": 1}``, ``{x: y}``) passes through untouched; ``{{name}}`` is a literal ``{name}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"\{\{[A-Za-z_][A-Za-z0-9_]*\??\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(\?)?\}")
+
+
+class MissingVariable(KeyError):
+    """A template read a variable that no step has written yet."""
+
+
+def template_references(template: str) -> list[tuple[str, bool]]:
+    """``(name, optional)`` for each placeholder, in order."""
+    return [(m.group(1), bool(m.group(2))) for m in _PLACEHOLDER.finditer(template) if m.group(1)]
+
+
+def render(template: str, variables: Mapping[str, Any]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        name, optional = match.group(1), bool(match.group(2))
+        if name is None:  # escaped {{name}}
+            return match.group(0)[1:-1]
+        if name not in variables:
+            if optional:
+                return ""
+            raise MissingVariable(name)
+        return format_value(variables[name])
+
+    return _PLACEHOLDER.sub(substitute, template)
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "\n\n".join(f"[{i + 1}] {format_value(v)}" for i, v in enumerate(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
