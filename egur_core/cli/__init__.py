@@ -1,0 +1,40 @@
+"""The ``egur`` console script: the same loop and memory tools as the dashboard, headless.
+
+Each command group lives in its own module exposing ``register(subparsers)``; a command handler
+returns the process exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = ("strategy", "run", "memory", "bench", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="egur", description="Experience-guided reasoning (EGuR), headless.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"egur_core.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"egur_core.cli.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

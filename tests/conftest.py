@@ -1,0 +1,1 @@
+"""Shared fixtures. Tests are a package (``tests/__init__.py``) so helpers import as ``tests.x``."""
