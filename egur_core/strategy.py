@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -137,7 +137,7 @@ class AnswerStep(_Step):
 
 
 Step = Annotated[
-    Union[LLMStep, ToolStep, AgentStep, VoteStep, SelectStep, VerifyStep, BranchStep, LoopStep, AnswerStep],
+    LLMStep | ToolStep | AgentStep | VoteStep | SelectStep | VerifyStep | BranchStep | LoopStep | AnswerStep,
     Field(discriminator="op"),
 ]
 LoopStep.model_rebuild()
