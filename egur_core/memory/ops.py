@@ -7,7 +7,7 @@ delta ops (never a full rewrite). The store applies each in a transaction and wr
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,7 +87,7 @@ class RateNote(_Op):
 
 
 MemoryOp = Annotated[
-    Union[AddEntry, UpdateEntry, MergeEntries, DeleteEntry, AddNote, UpdateNote, MergeNotes, DeleteNote, RateNote],
+    AddEntry | UpdateEntry | MergeEntries | DeleteEntry | AddNote | UpdateNote | MergeNotes | DeleteNote | RateNote,
     Field(discriminator="op"),
 ]
 

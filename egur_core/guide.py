@@ -1,0 +1,109 @@
+"""The Guide: one structured LLM call that writes k candidate strategies for a problem.
+
+It sees the problem, the retrieved library entries (with their measured stats), the notes, and
+the tool and model catalogues with prices. Its reply is validated strategy by strategy: an
+invalid candidate is dropped with its validation issues kept, so a person can see what the
+Guide tried and why it was refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .role_calls import StructuredModel, UsageTotals, context_block
+from .strategy import STEP_KINDS
+from .strategy import Strategy as StrategyModel
+from .validation import ValidationIssue, validate_strategy
+
+GUIDE_MARKER = "You are the Guide of an experience-guided reasoning system."
+CONTEXT_HEADER = "GUIDE_CONTEXT"
+
+STRATEGY_FORMAT = """A strategy is a JSON object: {"name", "paradigm": "workflow"|"agentic", "summary",
+"budget": {"max_calls", "max_tokens", "max_seconds"}, "steps": [...]}. Steps run in order; each has a unique "id" and
+an "op". Templates read variables with {name}; {problem} is always set; {name?} reads a variable that may be unset.
+- llm: model (alias), system, prompt, temperature (0-2), top_p, max_tokens, n (samples; out becomes a list), out
+- tool: tool (name), input (template), out
+- agent: model, system, prompt, tools [names], max_steps, temperature, max_tokens, out
+- vote: from (a list variable), out  -- majority over the samples' final answers
+- select: from, model, prompt (criterion), out  -- an LLM judge picks one sample
+- verify: method "llm" (prompt; PASS/FAIL) or "tool" (tool, input); flag (bool variable); feedback (optional variable)
+- branch: if (variable), then (a later step id), else (optional later step id)
+- loop: max_iters (1-20), until (flag set in the body), body [steps]
+- answer: from (variable)  -- returns it; the final answer should end with 'The answer is: <answer>'"""
+
+
+class CandidatePlan(BaseModel):
+    rationale: str = Field("", description="why this strategy fits this problem, in one or two sentences")
+    strategy: dict[str, Any] = Field(description="the strategy JSON object")
+
+
+class GuideReply(BaseModel):
+    candidates: list[CandidatePlan] = Field(default_factory=list)
+
+
+class ProposedCandidate(BaseModel):
+    index: int
+    rationale: str = ""
+    strategy: StrategyModel | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+    issues: list[ValidationIssue] = Field(default_factory=list)
+    from_library: int | None = Field(None, description="library entry id when the strategy is a cached one")
+
+
+class GuideOutcome(UsageTotals):
+    candidates: list[ProposedCandidate] = Field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def valid(self) -> list[ProposedCandidate]:
+        return [c for c in self.candidates if c.strategy is not None]
+
+
+def guide_messages(problem: str, k: int, library: list[dict], notes: list[dict], tools: list[dict],
+                   models: list[dict]) -> list[dict]:
+    context = {"problem": problem, "k": k, "library": library, "notes": notes, "tools": tools, "models": models}
+    system = (
+        f"{GUIDE_MARKER} For each problem you write {k} diverse candidate strategies that will all be executed; "
+        "the best one is cached for similar problems. Use the memory: reuse a library strategy that has worked on "
+        "similar problems (its success rate and mean cost are measured), follow the notes, and prefer the cheapest "
+        "strategy that is likely to be right. Tools run for real (a Python sandbox, a SAT solver, a calculator). "
+        "Keep budgets tight.\n\n" + STRATEGY_FORMAT + f"\nStep kinds: {', '.join(STEP_KINDS)}.\n\n"
+        'Reply with JSON only: {"candidates": [{"rationale": "...", "strategy": {...}}, ...]}'
+    )
+    user = context_block(CONTEXT_HEADER, context) + f"Write {k} candidate strategies for this problem."
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+async def propose_strategies(
+    llm: StructuredModel,
+    messages: list[dict],
+    *,
+    k: int,
+    alias: str,
+    known_tools: Collection[str],
+    known_models: Collection[str],
+    max_tokens: int = 6000,
+) -> GuideOutcome:
+    """Ask the Guide; validate each candidate; never raise for a bad reply."""
+    outcome = GuideOutcome()
+    try:
+        reply = await llm.structured(messages, GuideReply, alias=alias, role="guide", max_tokens=max_tokens)
+    except Exception as exc:  # noqa: BLE001 - an endpoint failure is recorded, the run goes on
+        outcome.error = f"Guide call failed: {exc}"
+        return outcome
+    outcome.add(reply.result)
+    if reply.value is None:
+        outcome.error = f"Guide reply unusable: {reply.error}"
+        return outcome
+    for index, plan in enumerate(reply.value.candidates[:k]):
+        strategy, issues = validate_strategy(plan.strategy, known_tools, known_models)
+        outcome.candidates.append(ProposedCandidate(
+            index=index, rationale=plan.rationale, raw=plan.strategy, issues=issues,
+            strategy=strategy if not issues else None,
+        ))
+    if not outcome.valid:
+        outcome.error = "the Guide proposed no valid strategy"
+    return outcome
