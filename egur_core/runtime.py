@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from .answers import extract_final_answer
+from .answers import extract_final_answer  # noqa: F401  (re-exported)
 from .runtime_steps import StepContext, run_step
 from .strategy import AnswerStep, BranchStep, LoopStep, Step, Strategy
 from .trace import ExecutionResult, StepTrace

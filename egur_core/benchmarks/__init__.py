@@ -5,7 +5,7 @@ applies the benchmark's official rule. Data lives in `data/benchmarks/` (overrid
 folder with the `EGUR_DATA_DIR` environment variable).
 """
 
-from egur_core.benchmarks.answers import extract_final_answer
+from egur_core.answers import extract_final_answer
 from egur_core.benchmarks.base import Benchmark, Problem, data_dir
 from egur_core.benchmarks.registry import (
     benchmark_names,

@@ -11,7 +11,7 @@ import json
 import re
 from functools import lru_cache
 
-from egur_core.benchmarks.answers import boxed_contents, last_boxed
+from egur_core.answers import boxed_contents, last_boxed
 from egur_core.benchmarks.base import Problem, as_text, benchmarks_dir, seeded_sample
 
 AIME_SUFFIX = "Put your final answer within \\boxed{}. The answer is an integer between 0 and 999 inclusive."

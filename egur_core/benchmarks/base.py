@@ -13,6 +13,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from egur_core.answers import as_text  # noqa: F401  (scorers import it from here)
+
 DATA_DIR_ENV = "EGUR_DATA_DIR"
 FAMILIES = ("sat", "counting", "arithmetic", "sorting", "math", "logic", "other")
 
@@ -77,15 +79,3 @@ def seeded_sample(items: list[Problem], n: int | None, seed: int, salt: str = ""
     if n < 0:
         raise ValueError(f"n must be >= 0 or None, got {n}")
     return order[:n]
-
-
-def as_text(prediction: object) -> str:
-    """Scorers accept anything: None -> "", non-str -> str(); a garbage reply is simply wrong."""
-    if prediction is None:
-        return ""
-    if isinstance(prediction, str):
-        return prediction
-    try:
-        return str(prediction)
-    except Exception:  # a broken __str__ must not crash scoring
-        return ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from egur_core.benchmarks.answers import last_boxed
+from egur_core.answers import last_boxed
 
 _VERDICT_RE = re.compile(
     r"\b(?:(?P<neg>not\s+satisfiable)|(?P<unsat>unsat(?:isfiable)?)|(?P<sat>sat(?:isfiable)?))\b",
