@@ -1,0 +1,102 @@
+"""The simulated model as an HTTP transport under the real ``openai`` client.
+
+Plugging in below the SDK (``httpx2.AsyncClient(transport=SimulatedTransport())``) means the
+offline demo runs exactly the code path a real endpoint does: request building, response
+parsing, usage accounting, structured-output negotiation. Replies are deterministic for a seed:
+every random draw is seeded by the seed, the model, the messages and (above temperature 0) the
+sample index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+
+import httpx2
+
+from egur_core.embedding import local_embedding
+
+from . import executor, meta
+from .skills import estimate_tokens
+
+SIMULATED_MODELS = ("sim-mini", "sim-pro")
+
+
+class SimulatedTransport(httpx2.AsyncBaseTransport):
+    def __init__(self, seed: int = 0, latency_s: float = 0.0):
+        self.seed = seed
+        self.latency_s = latency_s
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests += 1
+        path = request.url.path.rstrip("/")
+        if request.method == "GET" and path.endswith("/models"):
+            return _json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in SIMULATED_MODELS]})
+        try:
+            body = json.loads(await request.aread() or b"{}")
+        except json.JSONDecodeError:
+            return _json(400, {"error": {"message": "request body is not JSON", "type": "invalid_request_error"}})
+        if path.endswith("/embeddings"):
+            return _json(200, _embeddings(body))
+        if path.endswith("/chat/completions"):
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            return _json(200, self.chat(body))
+        return _json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+
+    def chat(self, body: dict) -> dict:
+        messages = body.get("messages", [])
+        model = body.get("model", "sim-mini")
+        temperature = float(body.get("temperature") or 0.0)
+        n = int(body.get("n") or 1)
+        max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or 1024)
+        digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+        completions = [self._one(messages, model, temperature, max_tokens, digest, i) for i in range(n)]
+        prompt_tokens = estimate_tokens("".join(str(m.get("content") or "") for m in messages))
+        return {
+            "id": f"chatcmpl-sim-{digest[:12]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "simulated",
+            "choices": [
+                {"index": i, "message": {"role": "assistant", "content": c.text}, "finish_reason": c.finish_reason}
+                for i, c in enumerate(completions)
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens * n,
+                "completion_tokens": sum(c.completion_tokens for c in completions),
+                "total_tokens": prompt_tokens * n + sum(c.completion_tokens for c in completions),
+            },
+        }
+
+    def _one(self, messages: list[dict], model: str, temperature: float, max_tokens: int, digest: str,
+             index: int) -> executor.Completion:
+        sample = index if temperature > 0 else 0
+        rng = random.Random(f"{self.seed}|{model}|{digest}|{temperature}|{sample}")
+        if meta.is_guide(messages):
+            text = meta.guide_reply(messages, rng)
+            return executor.Completion(text=text, completion_tokens=estimate_tokens(text))
+        if meta.is_consolidator(messages):
+            text = meta.consolidator_reply(messages)
+            return executor.Completion(text=text, completion_tokens=estimate_tokens(text) + 150)
+        request = executor.ExecutorRequest(model=model, messages=messages, temperature=temperature,
+                                           max_tokens=max_tokens, rng=rng)
+        return executor.complete(request)
+
+
+def _embeddings(body: dict) -> dict:
+    inputs = body.get("input", [])
+    inputs = [inputs] if isinstance(inputs, str) else inputs
+    data = [{"object": "embedding", "index": i, "embedding": local_embedding(str(t))} for i, t in enumerate(inputs)]
+    tokens = sum(estimate_tokens(str(t)) for t in inputs)
+    return {"object": "list", "data": data, "model": body.get("model", "sim-embed"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+def _json(status: int, payload: dict) -> httpx2.Response:
+    return httpx2.Response(status, json=payload, headers={"content-type": "application/json"})
