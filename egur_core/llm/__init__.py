@@ -1,0 +1,23 @@
+"""Every model call in EGuR goes through :class:`LLMClient`, over the real ``openai`` SDK.
+
+Import from here: settings (:func:`load_settings`, :func:`simulated_settings`), the client and its
+result types, and :func:`extract_json`. See ``config.py`` for the settings file format.
+"""
+
+from .client import CallRecord, ChatResult, LLMClient, LLMError, Usage
+from .config import (
+    EndpointConfig,
+    ModelSpec,
+    Role,
+    Settings,
+    load_settings,
+    save_settings,
+    simulated_settings,
+)
+from .json_repair import extract_json
+from .structured import StructuredResult
+
+__all__ = [
+    "CallRecord", "ChatResult", "EndpointConfig", "LLMClient", "LLMError", "ModelSpec", "Role", "Settings",
+    "StructuredResult", "Usage", "extract_json", "load_settings", "save_settings", "simulated_settings",
+]

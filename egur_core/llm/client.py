@@ -1,0 +1,392 @@
+"""The one door to every model: an async client over the real ``openai`` SDK.
+
+Any OpenAI-compatible endpoint works because nothing here is vendor-specific: differences between
+endpoints (no ``n``, no JSON schema, no embeddings, no ``usage``) are discovered per endpoint,
+remembered, and worked around. Retries and timeouts are the SDK's own (exponential backoff that
+honours ``Retry-After``); this module adds pricing, a global concurrency cap, clear errors, and a
+:class:`CallRecord` for every call so cost can be split by role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx2
+import openai
+from pydantic import BaseModel
+
+from ..embedding import local_embedding
+from .config import EndpointConfig, ModelSpec, Settings
+from .pricing import Usage, estimate_prompt_tokens, estimate_tokens, price_cost, sum_usage
+
+if TYPE_CHECKING:
+    from .structured import StructuredResult
+
+log = logging.getLogger("egur.llm")
+
+SIMULATED_BASE_URL = "http://simulated.local/v1"
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+NO_KEY = "no-key"  # local servers need no key, but the SDK insists on one
+EMBED_BATCH = 128
+ERROR_KINDS = ("rate_limit", "timeout", "server", "auth", "bad_request", "connection", "bad_reply")
+
+__all__ = ["CallRecord", "ChatResult", "LLMClient", "LLMError", "StructuredResult", "Usage"]
+
+
+class CallRecord(BaseModel):
+    """One model call (after the SDK's retries), successful or not: the unit of cost accounting."""
+
+    role: str
+    alias: str
+    model: str
+    usage: Usage
+    cost_usd: float
+    latency_s: float
+    ok: bool
+    error: str | None = None
+    structured_mode: str | None = None
+    cached: bool = False
+
+
+class ChatResult(BaseModel):
+    texts: list[str]
+    finish_reasons: list[str]
+    usage: Usage
+    cost_usd: float
+    latency_s: float
+    model: str
+    alias: str
+    role: str
+    calls: int = 1
+
+
+class LLMError(Exception):
+    """A model call that failed for good (after retries). ``str()`` is one clear, key-free line."""
+
+    def __init__(self, kind: str, message: str, *, status: int | None = None, endpoint: str | None = None,
+                 model: str | None = None, detail: str = ""):
+        super().__init__(message)
+        self.kind, self.status, self.endpoint, self.model = kind, status, endpoint, model
+        self.detail = detail or message  # the server's own words, for deciding what to try next
+
+
+def merge_results(parts: list[ChatResult], latency_s: float) -> ChatResult:
+    """Several calls answering one request (n fallback, structured retries) as one result."""
+    first = parts[0]
+    return ChatResult(
+        texts=[t for p in parts for t in p.texts],
+        finish_reasons=[f for p in parts for f in p.finish_reasons],
+        usage=sum_usage(p.usage for p in parts),
+        cost_usd=sum(p.cost_usd for p in parts),
+        latency_s=latency_s,
+        model=first.model, alias=first.alias, role=first.role,
+        calls=sum(p.calls for p in parts),
+    )
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        msg = inner.get("message") if isinstance(inner, dict) else inner
+        if msg:
+            return str(msg)
+    return str(body or exc.message)
+
+
+def to_llm_error(exc: Exception, ep: EndpointConfig, model: str) -> LLMError:
+    """Translate SDK exceptions into the few kinds a run can act on, with a human message."""
+    url = ep.base_url or ("simulated" if ep.simulated else OPENAI_BASE_URL)
+    where = f"endpoint '{ep.name}' ({url}), model '{model}'"
+    retries = f"after {ep.max_retries} retries"
+    status: int | None = getattr(exc, "status_code", None)
+    detail = _server_message(exc) if isinstance(exc, openai.APIStatusError) else str(exc)
+    if isinstance(exc, openai.APITimeoutError):
+        kind, msg = "timeout", f"no reply within {ep.timeout_s:g}s {retries} from {where}"
+    elif isinstance(exc, openai.APIConnectionError):
+        kind, msg = "connection", f"could not connect to {where} {retries}: is the server running and the URL right?"
+    elif isinstance(exc, openai.RateLimitError):
+        kind, msg = "rate_limit", f"rate limited (HTTP 429) {retries} by {where}: {_server_message(exc)}"
+    elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        kind, msg = "auth", f"the API key was refused (HTTP {status}) by {where}: check the key or its api_key_env"
+    elif isinstance(exc, openai.APIStatusError) and (status or 0) >= 500:
+        kind, msg = "server", f"server error (HTTP {status}) {retries} from {where}: {_server_message(exc)}"
+    elif isinstance(exc, openai.APIStatusError):
+        kind, msg = "bad_request", f"request rejected (HTTP {status}) by {where}: {_server_message(exc)}"
+    else:
+        kind, msg = "bad_reply", f"unreadable reply from {where}: {type(exc).__name__}: {exc}"
+    key = ep.api_key.get_secret_value() if ep.api_key else None
+    msg = " ".join(msg.split())[:600]
+    if key:
+        msg = msg.replace(key, "***")
+    if key:
+        detail = detail.replace(key, "***")
+    return LLMError(kind, msg, status=status, endpoint=ep.name, model=model, detail=detail[:2000])
+
+
+def _is_n_complaint(err: LLMError) -> bool:
+    return err.kind == "bad_request" and bool(re.search(r"\bn\b|n\s*>\s*1|choices", err.detail))
+
+
+@dataclass
+class _LoopState:
+    sem: asyncio.Semaphore
+    sdks: dict[str, openai.AsyncOpenAI] = field(default_factory=dict)
+
+
+def _param_quirk(err: LLMError) -> str | None:
+    """Recognise 400s that some models give for standard parameters (e.g. OpenAI reasoning models)."""
+    if err.kind != "bad_request":
+        return None
+    if "max_completion_tokens" in err.detail:
+        return "max_completion_tokens"
+    if re.search(r"(temperature|top_p).*(unsupported|not supported|only the default)|"
+                 r"(unsupported|not supported).*(temperature|top_p)", err.detail, re.I | re.S):
+        return "default_sampling"
+    return None
+
+
+def _apply_quirks(params: dict[str, Any], quirks: set[str]) -> dict[str, Any]:
+    params = dict(params)
+    if "max_completion_tokens" in quirks:
+        params["max_completion_tokens"] = params.pop("max_tokens")
+    if "default_sampling" in quirks:
+        params.pop("temperature", None)
+        params.pop("top_p", None)
+    return params
+
+
+class LLMClient:
+    """Async, shareable by concurrent tasks; one SDK client per endpoint, built lazily per event loop."""
+
+    def __init__(self, settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None,
+                 on_call: Callable[[CallRecord], None] | None = None):
+        self.settings = settings
+        self._transport = transport
+        self._on_call = on_call
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
+        self.model_quirks: dict[tuple[str, str], set[str]] = {}  # (endpoint, model) -> parameter workarounds
+        self.structured_modes: dict[str, str] = {}  # endpoint -> response_format mode that worked
+        self.nonstrict_schemas: set[tuple[str, str]] = set()  # (endpoint, schema) refused as strict
+        self.no_n_endpoints: set[str] = set()
+        self.no_embedding_endpoints: set[str] = set()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def endpoint_config(self, name: str) -> EndpointConfig:
+        try:
+            return self.settings.endpoints[name]
+        except KeyError:
+            raise KeyError(f"unknown endpoint {name!r}; configured: {', '.join(self.settings.endpoints)}") from None
+
+    def _state(self) -> _LoopState:
+        """SDK clients and the semaphore belong to one event loop: each loop (thread, run) gets its own."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._loops:
+            self._loops[loop] = _LoopState(asyncio.Semaphore(self.settings.concurrency))
+        return self._loops[loop]
+
+    def _simulated_transport(self) -> httpx2.AsyncBaseTransport:
+        from egur_core.llm.simulated import SimulatedTransport  # lazy: written separately, optional here
+
+        return SimulatedTransport(seed=self.settings.sim_seed, latency_s=self.settings.sim_latency_s)
+
+    def sdk(self, endpoint: str) -> openai.AsyncOpenAI:
+        sdks = self._state().sdks
+        if endpoint not in sdks:
+            ep = self.endpoint_config(endpoint)
+            transport = self._transport or (self._simulated_transport() if ep.simulated else None)
+            sdks[endpoint] = openai.AsyncOpenAI(
+                api_key="sim" if ep.simulated else (ep.api_key.get_secret_value() if ep.api_key else NO_KEY),
+                base_url=SIMULATED_BASE_URL if ep.simulated else (ep.base_url or OPENAI_BASE_URL),
+                timeout=ep.timeout_s,
+                max_retries=ep.max_retries,
+                http_client=httpx2.AsyncClient(transport=transport, timeout=ep.timeout_s) if transport else None,
+            )
+        return sdks[endpoint]
+
+    def _report(self, record: CallRecord) -> None:
+        log.debug("model call %s/%s ok=%s %.2fs $%.6f", record.role, record.alias, record.ok,
+                  record.latency_s, record.cost_usd)
+        if self._on_call is not None:
+            try:
+                self._on_call(record)
+            except Exception:  # accounting must never break the call it accounts for
+                log.exception("on_call callback failed")
+
+    def cost(self, alias: str, usage: Usage) -> float:
+        spec = self.settings.resolve(alias)
+        return price_cost(spec.price_in, spec.price_out, usage)
+
+    # -- the single path every chat request takes ------------------------------------------------
+    async def complete(self, spec: ModelSpec, role: str, messages: list[dict], *, max_tokens: int,
+                       temperature: float = 0.0, top_p: float = 1.0, n: int = 1,
+                       response_format: dict | None = None, structured_mode: str | None = None) -> ChatResult:
+        """One chat-completions request (the SDK retries inside it), priced and reported."""
+        params: dict[str, Any] = {"model": spec.model, "messages": messages, "max_tokens": max_tokens,
+                                  "temperature": temperature, "top_p": top_p}
+        if n > 1:
+            params["n"] = n
+        if response_format is not None:
+            params["response_format"] = response_format
+        key = (spec.endpoint, spec.model)
+        while True:
+            try:
+                return await self._complete_once(spec, role, messages, params, structured_mode)
+            except LLMError as err:
+                quirk = _param_quirk(err)
+                if quirk is None or quirk in self.model_quirks.get(key, set()):
+                    raise
+                log.info("model %r refused a parameter; retrying with %s", spec.model, quirk)
+                self.model_quirks.setdefault(key, set()).add(quirk)
+
+    async def _complete_once(self, spec: ModelSpec, role: str, messages: list[dict], params: dict[str, Any],
+                             structured_mode: str | None) -> ChatResult:
+        ep = self.endpoint_config(spec.endpoint)
+        sdk = self.sdk(spec.endpoint)
+        params = _apply_quirks(params, self.model_quirks.get((spec.endpoint, spec.model), set()))
+        start = time.perf_counter()
+        try:
+            async with self._state().sem:
+                completion = await sdk.chat.completions.create(**params)
+            texts, reasons = self._choices(completion)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an LLMError and a record
+            if isinstance(exc, LLMError):
+                err = exc
+            elif isinstance(exc, openai.OpenAIError | ValueError | TypeError | AttributeError):
+                err = to_llm_error(exc, ep, spec.model)
+            else:
+                raise
+            self._report(CallRecord(role=role, alias=spec.alias, model=spec.model, usage=Usage(), cost_usd=0.0,
+                                    latency_s=time.perf_counter() - start, ok=False, error=str(err),
+                                    structured_mode=structured_mode))
+            raise err from None
+        latency = time.perf_counter() - start
+        usage = self._usage(completion, messages, texts)
+        cost = price_cost(spec.price_in, spec.price_out, usage)
+        self._report(CallRecord(role=role, alias=spec.alias, model=spec.model, usage=usage, cost_usd=cost,
+                                latency_s=latency, ok=True, structured_mode=structured_mode))
+        return ChatResult(texts=texts, finish_reasons=reasons, usage=usage, cost_usd=cost, latency_s=latency,
+                          model=spec.model, alias=spec.alias, role=role)
+
+    @staticmethod
+    def _choices(completion: Any) -> tuple[list[str], list[str]]:
+        choices = sorted(completion.choices or [], key=lambda c: getattr(c, "index", 0) or 0)
+        if not choices:
+            raise LLMError("bad_reply", "the endpoint returned no choices")
+        texts = [(c.message.content if c.message is not None else None) or "" for c in choices]
+        return texts, [c.finish_reason or "stop" for c in choices]
+
+    @staticmethod
+    def _usage(completion: Any, messages: list[dict], texts: list[str]) -> Usage:
+        """The endpoint's usage; an estimate (flagged) when it sent none or only zeros."""
+        u = getattr(completion, "usage", None)
+        prompt = getattr(u, "prompt_tokens", None) or 0
+        out = getattr(u, "completion_tokens", None) or 0
+        if u is not None and (prompt or out or not any(texts)):
+            return Usage(prompt_tokens=prompt, completion_tokens=out)
+        return Usage(prompt_tokens=estimate_prompt_tokens(messages),
+                     completion_tokens=sum(estimate_tokens(t) for t in texts), estimated=True)
+
+    # -- public API -----------------------------------------------------------------------------
+    async def chat(self, messages: list[dict], *, alias: str, role: str, temperature: float = 0.0,
+                   top_p: float = 1.0, max_tokens: int = 1024, n: int = 1) -> ChatResult:
+        """``n`` samples; endpoints that ignore or refuse ``n`` get the missing ones as parallel calls."""
+        spec = self.settings.resolve(alias)
+        kw = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p}
+        start = time.perf_counter()
+        parts: list[ChatResult] = []
+        if n > 1 and spec.endpoint not in self.no_n_endpoints:
+            try:
+                parts.append(await self.complete(spec, role, messages, n=n, **kw))
+            except LLMError as err:
+                if not _is_n_complaint(err):
+                    raise
+                self.no_n_endpoints.add(spec.endpoint)
+        else:
+            parts.append(await self.complete(spec, role, messages, **kw))
+        have = sum(len(p.texts) for p in parts)
+        if have < n:
+            if parts:
+                self.no_n_endpoints.add(spec.endpoint)
+                log.info("endpoint %r returned %d of %d choices; sampling the rest separately", spec.endpoint, have, n)
+            parts += await asyncio.gather(*(self.complete(spec, role, messages, **kw) for _ in range(n - have)))
+        result = merge_results(parts, time.perf_counter() - start)
+        if len(result.texts) > n:  # a server that returned more than asked
+            result.texts, result.finish_reasons = result.texts[:n], result.finish_reasons[:n]
+        return result
+
+    async def structured(self, messages: list[dict], schema: type[BaseModel], *, alias: str, role: str,
+                         max_tokens: int = 4096, temperature: float = 0.0) -> StructuredResult:
+        """A validated ``schema`` instance, negotiating the best structured-output mode per endpoint."""
+        from .structured import negotiate
+
+        return await negotiate(self, self.settings.resolve(alias), messages, schema, role=role,
+                               max_tokens=max_tokens, temperature=temperature)
+
+    def embedding_target(self) -> tuple[str, str] | None:
+        """(endpoint, model) for /embeddings, or None when the local embedding is used."""
+        name = self.settings.embedding_model
+        if not name:
+            return None
+        spec = self.settings.models.get(name)
+        endpoint, model = (spec.endpoint, spec.model) if spec else ("default", name)
+        ep = self.settings.endpoints.get(endpoint)
+        if ep is None or ep.simulated or endpoint in self.no_embedding_endpoints:
+            return None
+        return endpoint, model
+
+    def embedding_id(self) -> str:
+        """Which vector space :meth:`embed` currently returns; vectors from different ids don't compare."""
+        target = self.embedding_target()
+        return f"{target[0]}:{target[1]}" if target else "local-256"
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        target = self.embedding_target()
+        if target is None or not texts:
+            return [local_embedding(t) for t in texts]
+        endpoint, model = target
+        ep = self.endpoint_config(endpoint)
+        vectors: list[list[float]] = []
+        try:
+            for i in range(0, len(texts), EMBED_BATCH):
+                batch = [t if t.strip() else " " for t in texts[i : i + EMBED_BATCH]]  # "" is refused
+                async with self._state().sem:
+                    resp = await self.sdk(endpoint).embeddings.create(model=model, input=batch)
+                data = sorted(resp.data, key=lambda d: d.index)
+                if len(data) != len(batch):
+                    raise LLMError("bad_reply", f"/embeddings returned {len(data)} vectors for {len(batch)} texts")
+                vectors += [list(d.embedding) for d in data]
+        except openai.APIStatusError as exc:
+            if exc.status_code in (400, 404, 405, 501):  # not served here: remember, go local for good
+                log.warning("endpoint %r serves no embeddings (HTTP %s); using the local embedding",
+                            endpoint, exc.status_code)
+                self.no_embedding_endpoints.add(endpoint)
+                return [local_embedding(t) for t in texts]
+            raise to_llm_error(exc, ep, model) from None
+        except openai.OpenAIError as exc:
+            raise to_llm_error(exc, ep, model) from None
+        return vectors
+
+    async def probe(self, endpoint: str = "default") -> dict:
+        from .structured import probe_endpoint
+
+        return await probe_endpoint(self, endpoint)
+
+    async def aclose(self) -> None:
+        state = self._loops.pop(asyncio.get_running_loop(), None)
+        sdks = list(state.sdks.values()) if state else []
+        for sdk in sdks:
+            try:
+                await sdk.close()
+            except Exception:  # closing is best effort (e.g. the loop is going away)
+                log.debug("closing an SDK client failed", exc_info=True)
+
+
+from .structured import StructuredResult  # noqa: E402  (cycle: structured uses the classes above)

@@ -1,0 +1,264 @@
+"""Which endpoints and models EGuR talks to, and at what price.
+
+Settings are plain pydantic data so the dashboard, the CLI and stored runs share one shape. API keys
+live only in memory: ``api_key`` is excluded from every dump, and :func:`save_settings` writes the
+*name* of the environment variable that holds the key, never the key itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from .pricing import known_price
+
+Role = Literal["guide", "executor", "consolidator"]
+ROLES: tuple[str, ...] = ("guide", "executor", "consolidator")
+DEFAULT_REAL_MODEL = "gpt-4o-mini"
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class EndpointConfig(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)  # the Settings page assigns plain strings
+
+    name: str = "default"
+    base_url: str | None = None
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    api_key_env: str | None = None  # where the key came from; what save_settings writes instead
+    simulated: bool = False
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    structured_mode: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+    alias: str
+    model: str
+    endpoint: str = "default"
+    price_in: float = 0.0
+    price_out: float = 0.0
+    description: str = ""
+
+
+class Settings(BaseModel):
+    endpoints: dict[str, EndpointConfig]
+    models: dict[str, ModelSpec]
+    roles: dict[str, str]
+    embedding_model: str | None = None
+    concurrency: int = 8
+    sim_seed: int = 0
+    sim_latency_s: float = 0.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        """Fail at load time, with the offending name, rather than on the first model call."""
+        for name, ep in self.endpoints.items():
+            ep.name = name
+        for alias, spec in self.models.items():
+            if spec.alias != alias:
+                raise ValueError(f"model key {alias!r} does not match its alias {spec.alias!r}")
+            if spec.endpoint not in self.endpoints:
+                raise ValueError(
+                    f"model {alias!r} uses endpoint {spec.endpoint!r}, which is not configured "
+                    f"(endpoints: {', '.join(sorted(self.endpoints)) or 'none'})"
+                )
+        for role, alias in self.roles.items():
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+            if alias not in self.models:
+                raise ValueError(f"role {role!r} uses model alias {alias!r}, which is not configured")
+        missing = [r for r in ROLES if r not in self.roles]
+        if missing:
+            raise ValueError(f"no model configured for role(s): {', '.join(missing)}")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        return self
+
+    def resolve(self, alias_or_role: str) -> ModelSpec:
+        """A model alias, or a role name meaning the model that role uses."""
+        if alias_or_role in self.models:
+            return self.models[alias_or_role]
+        if alias_or_role in self.roles:
+            return self.models[self.roles[alias_or_role]]
+        known = ", ".join(sorted(self.known_aliases()))
+        raise KeyError(f"unknown model alias or role {alias_or_role!r}; known: {known}")
+
+    def known_aliases(self) -> set[str]:
+        return set(self.models) | set(self.roles)
+
+    @property
+    def is_simulated(self) -> bool:
+        used = {spec.endpoint for spec in self.models.values()}
+        return bool(used) and all(self.endpoints[name].simulated for name in used)
+
+    def model_catalog(self) -> list[dict]:
+        """What the Guide is told about the models it may choose for a step."""
+        return [
+            {
+                "alias": s.alias,
+                "model": s.model,
+                "price_in": s.price_in,
+                "price_out": s.price_out,
+                "description": s.description,
+                "roles": sorted(r for r, a in self.roles.items() if a == s.alias),
+            }
+            for s in self.models.values()
+        ]
+
+    def safe_dict(self) -> dict:
+        """JSON-safe and key-free: what runs store, exports contain and the UI shows."""
+        data = json.loads(self.model_dump_json())
+        for name, ep in self.endpoints.items():
+            data["endpoints"][name]["has_api_key"] = ep.api_key is not None
+        return data
+
+
+def simulated_settings(seed: int = 0, latency_s: float = 0.0) -> Settings:
+    """The offline default: the built-in simulated model, so the app runs with no key and no network."""
+    return Settings(
+        endpoints={"default": EndpointConfig(name="default", simulated=True)},
+        models={
+            "small": ModelSpec(alias="small", model="sim-mini", price_in=0.15, price_out=0.60,
+                               description="fast, cheap, weaker reasoning"),
+            "large": ModelSpec(alias="large", model="sim-pro", price_in=2.50, price_out=10.00,
+                               description="strong reasoning, 15x the price"),
+        },
+        roles={"guide": "large", "executor": "small", "consolidator": "large"},
+        sim_seed=seed,
+        sim_latency_s=latency_s,
+    )
+
+
+def _real_model_spec(model: str, endpoint: str = "default") -> ModelSpec:
+    price_in, price_out = known_price(model)
+    return ModelSpec(alias=model, model=model, endpoint=endpoint, price_in=price_in, price_out=price_out)
+
+
+def _find_config_path(path: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        return Path(path)
+    if env.get("EGUR_CONFIG"):
+        return Path(env["EGUR_CONFIG"])
+    local = Path("egur.toml")
+    return local if local.is_file() else None
+
+
+def _settings_from_toml(data: dict[str, Any], env: Mapping[str, str]) -> Settings:
+    endpoints: dict[str, EndpointConfig] = {}
+    for name, raw in (data.get("endpoints") or {"default": {"simulated": True}}).items():
+        raw = dict(raw)
+        key_env = raw.get("api_key_env")
+        if key_env and env.get(key_env):
+            raw["api_key"] = env[key_env]
+        endpoints[name] = EndpointConfig(**{**raw, "name": name})
+    models = {alias: ModelSpec(**{**raw, "alias": alias}) for alias, raw in (data.get("models") or {}).items()}
+    top = {k: v for k, v in data.items() if k not in ("endpoints", "models", "roles")}
+    if not models and all(ep.simulated for ep in endpoints.values()):
+        base = simulated_settings()
+        models, roles = base.models, dict(base.roles)
+    else:
+        roles = dict(data.get("roles") or {})
+    return Settings(endpoints=endpoints, models=models, roles=roles, **top)
+
+
+def _apply_env(settings: Settings | None, env: Mapping[str, str]) -> Settings:
+    """Environment over file: OPENAI_API_KEY / OPENAI_BASE_URL make the default endpoint real,
+    EGUR_MODEL picks every role's model."""
+    key, base_url, model = env.get("OPENAI_API_KEY"), env.get("OPENAI_BASE_URL"), env.get("EGUR_MODEL")
+    s = settings.model_copy(deep=True) if settings else simulated_settings()  # keeps api_key values
+    if key or base_url:
+        ep = s.endpoints.get("default") or EndpointConfig(name="default")
+        was_simulated = ep.simulated
+        ep.simulated = False
+        if base_url:
+            ep.base_url = base_url
+        if key and not (ep.api_key_env and ep.api_key_env != "OPENAI_API_KEY" and ep.api_key):
+            ep.api_key, ep.api_key_env = SecretStr(key), "OPENAI_API_KEY"
+        s.endpoints["default"] = ep
+        if was_simulated:  # simulated model names mean nothing to a real server
+            name = model or DEFAULT_REAL_MODEL
+            s.models = {a: m for a, m in s.models.items() if m.endpoint != "default"}
+            s.models[name] = _real_model_spec(name)
+            s.roles = {r: name for r in ROLES}
+            model = None
+    if model:
+        alias = next((a for a, m in s.models.items() if model in (a, m.model)), None)
+        if alias is None:
+            alias = model
+            s.models[alias] = _real_model_spec(model)
+        s.roles = {r: alias for r in ROLES}
+    return Settings.model_validate(dict(s))  # re-check consistency after the edits
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
+    """Explicit path > env > config file (EGUR_CONFIG, ./egur.toml) > the simulated default."""
+    cfg_path = _find_config_path(path, env)
+    file_settings: Settings | None = None
+    if cfg_path is not None:
+        if not cfg_path.is_file():
+            raise FileNotFoundError(f"EGuR config file not found: {cfg_path}")
+        try:
+            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{cfg_path}: not valid TOML: {exc}") from None
+        try:
+            file_settings = _settings_from_toml(data, env)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise ValueError(f"{cfg_path}: invalid EGuR settings: {exc}") from None
+    if file_settings is None and not any(env.get(k) for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EGUR_MODEL")):
+        return simulated_settings()
+    return _apply_env(file_settings, env)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON string escapes are valid TOML basic-string escapes
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key)
+
+
+def _toml_table(header: str | None, values: dict[str, Any]) -> list[str]:
+    lines = [f"[{header}]"] if header else []
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values.items() if v is not None]
+    return lines + [""]
+
+
+def settings_to_toml(settings: Settings) -> str:
+    """TOML text for ``settings`` with no API key in it (only ``api_key_env`` names)."""
+    data = settings.model_dump()  # api_key is excluded by the field definition
+    top = {k: v for k, v in data.items() if k not in ("endpoints", "models", "roles")}
+    lines = ["# EGuR settings. API keys are never written here: set api_key_env to a variable's name.", ""]
+    lines += _toml_table(None, top)
+    for name, ep in data["endpoints"].items():
+        ep.pop("name", None)
+        ep.pop("api_key", None)
+        lines += _toml_table(f"endpoints.{_toml_key(name)}", ep)
+    for alias, spec in data["models"].items():
+        spec.pop("alias", None)
+        lines += _toml_table(f"models.{_toml_key(alias)}", spec)
+    lines += _toml_table("roles", data["roles"])
+    return "\n".join(lines)
+
+
+def save_settings(settings: Settings, path: str | Path) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a config."""
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(settings_to_toml(settings), encoding="utf-8")
+    os.replace(tmp, target)
