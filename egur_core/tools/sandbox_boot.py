@@ -1,0 +1,183 @@
+"""Child-side bootstrap of the Python sandbox; the first code the sandbox interpreter runs.
+
+The host starts ``python -I -B -X utf8 -c <this file's source> <json config>``. Everything here
+happens *before* model-written code runs, so that code cannot skip it. Layers, each best effort so
+the sandbox still works (with fewer layers) on kernels or accounts that refuse one:
+
+1. a new network namespace (only a downed loopback inside: no route anywhere);
+2. resource limits: address space, CPU seconds, file size, open files, no core dumps, and a
+   process cap that really binds because of 3.;
+3. a drop from root to a throw-away uid with no capabilities (only CAP_DAC_READ_SEARCH is kept
+   when the interpreter lives under a 0700 home such as /root/.pyenv): host files become
+   unwritable at the OS level, other processes unsignalable, and RLIMIT_NPROC, which root
+   ignores, caps fork bombs;
+4. an audit hook (cannot be removed from Python) refusing sockets, DNS, starting programs, and
+   writes outside the scratch directory, with clear messages.
+
+It must stay self-contained (standard library only): it is not imported, only read as text.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+import traceback
+import types
+
+_NET_MSG = "network access is blocked in the sandbox"
+_SPAWN_MSG = "starting other programs is blocked in the sandbox"
+_WRITE_MSG = "writing outside the scratch directory is blocked in the sandbox"
+_CLONE_NEWNET, _CLONE_NEWUSER = 0x40000000, 0x10000000
+_PR_SET_KEEPCAPS, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 8, 24, 38
+_CAP_DAC_READ_SEARCH = 2
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _isolate_network() -> str:
+    """New net namespace (root), or user+net namespace (unprivileged); 'none' if the kernel refuses."""
+    if _libc.unshare(_CLONE_NEWNET) == 0:
+        return "netns"
+    if os.geteuid() != 0 and _libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
+        return "userns+netns"
+    return "none"
+
+
+def _set_limits(cfg: dict) -> None:
+    """Kernel-enforced ceilings; SIGXFSZ ignored so an oversized write fails with an error instead."""
+    for name, value in (("RLIMIT_AS", cfg["memory_bytes"]), ("RLIMIT_CPU", cfg["cpu_seconds"]),
+                        ("RLIMIT_FSIZE", cfg["fsize_bytes"]), ("RLIMIT_CORE", 0),
+                        ("RLIMIT_NOFILE", cfg["nofile"]), ("RLIMIT_NPROC", cfg["nproc"])):
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (ValueError, OSError):
+            pass
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_privileges(uid: int, keep_read: bool) -> str:
+    """Become ``uid`` (all ids, no groups, no capabilities); 'root' if the kernel refuses.
+
+    ``keep_read`` keeps CAP_DAC_READ_SEARCH, needed only when the interpreter lives somewhere
+    other users cannot read (the host decides).
+    """
+    if uid < 0 or os.geteuid() != 0:
+        return "unchanged"
+    kept = 1 << _CAP_DAC_READ_SEARCH if keep_read else 0
+    try:
+        for cap in range(64):
+            if not kept >> cap & 1:
+                _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        _libc.prctl(_PR_SET_KEEPCAPS, 1 if kept else 0, 0, 0, 0)
+        os.setresuid(uid, uid, uid)
+    except OSError:
+        return "root"
+    if kept:
+        header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+        data = (_CapData * 2)()
+        data[0].effective = data[0].permitted = kept
+        _libc.capset(ctypes.byref(header), data)
+        _libc.prctl(_PR_SET_KEEPCAPS, 0, 0, 0, 0)
+    return "uid+read-cap" if kept else "uid"
+
+
+_NET_EVENTS = frozenset({"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg",
+                         "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
+                         "socket.getnameinfo"})
+_SPAWN_EVENTS = frozenset({"subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
+                           "os.forkpty", "os.startfile"})
+# event -> (indices of path arguments, index of the dir_fd argument or None)
+_PATH_EVENTS = {"os.remove": ((0,), 1), "os.rmdir": ((0,), 1), "os.mkdir": ((0,), 2),
+                "os.rename": ((0, 1), 2), "os.symlink": ((1,), 2), "os.link": ((1,), 3),
+                "os.chmod": ((0,), 2), "os.chown": ((0,), 3), "os.truncate": ((0,), None),
+                "os.utime": ((0,), 3), "os.mkfifo": ((0,), 2), "os.mknod": ((0,), 3)}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _make_audit_hook(scratch: str):
+    """Build the hook; it only resolves paths with calls that raise no audit events themselves."""
+    scratch = os.path.realpath(scratch)
+    allowed = ("/dev/null",)
+
+    def inside(path, dir_fd) -> bool:
+        if isinstance(path, int):
+            return True  # an already-open descriptor: opening it was checked
+        text = os.fsdecode(os.fspath(path))
+        if isinstance(dir_fd, int) and dir_fd >= 0 and not os.path.isabs(text):
+            text = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), text)
+        real = os.path.realpath(text)
+        return real == scratch or real.startswith(scratch + os.sep) or real in allowed
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open":
+            if args[2] & _WRITE_FLAGS and not inside(args[0], None):
+                raise PermissionError(f"{_WRITE_MSG}: {args[0]}")
+        elif event == "socket.__new__":
+            if args[1] != 1:  # AF_UNIX socket pairs stay allowed (asyncio, multiprocessing)
+                raise PermissionError(_NET_MSG)
+        elif event in _NET_EVENTS:
+            raise PermissionError(f"{_NET_MSG} ({event.split('.', 1)[1]})")
+        elif event in _SPAWN_EVENTS:
+            raise PermissionError(_SPAWN_MSG)
+        elif event in _PATH_EVENTS:
+            indices, fd_index = _PATH_EVENTS[event]
+            dir_fd = args[fd_index] if fd_index is not None and fd_index < len(args) else None
+            for i in indices:
+                if not inside(args[i], dir_fd):
+                    raise PermissionError(f"{_WRITE_MSG}: {args[i]}")
+
+    return hook
+
+
+def _run_user_code(path: str) -> int:
+    """Run ``path`` as ``__main__``; print a traceback without this bootstrap's frame on error."""
+    import builtins
+
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    try:
+        code = compile(source, "main.py", "exec")
+    except (SyntaxError, ValueError) as exc:
+        sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
+        return 1
+    module = types.ModuleType("__main__")
+    module.__file__, module.__builtins__ = "main.py", builtins
+    sys.modules["__main__"], sys.argv = module, ["main.py"]
+    try:
+        exec(code, module.__dict__)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - report everything the model's code raised
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        return 1
+    return 0
+
+
+def main() -> None:
+    cfg = json.loads(sys.argv[1])
+    layers = {"network": _isolate_network()}
+    _set_limits(cfg)
+    layers["user"] = _drop_privileges(cfg["uid"], cfg["keep_read"])
+    sys.addaudithook(_make_audit_hook(cfg["scratch"]))
+    if cfg.get("report_layers"):
+        sys.stderr.write("EGUR_SANDBOX_LAYERS " + json.dumps(layers) + "\n")
+    status = _run_user_code(cfg["code_file"])
+    sys.stdout.flush()
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
