@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx2
 import openai
@@ -24,18 +23,14 @@ from pydantic import BaseModel
 
 from ..embedding import local_embedding
 from .config import EndpointConfig, ModelSpec, Settings
+from .errors import OPENAI_BASE_URL, LLMError, apply_quirks, is_n_complaint, param_quirk, to_llm_error
 from .pricing import Usage, estimate_prompt_tokens, estimate_tokens, price_cost, sum_usage
-
-if TYPE_CHECKING:
-    from .structured import StructuredResult
 
 log = logging.getLogger("egur.llm")
 
 SIMULATED_BASE_URL = "http://simulated.local/v1"
-OPENAI_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key"  # local servers need no key, but the SDK insists on one
 EMBED_BATCH = 128
-ERROR_KINDS = ("rate_limit", "timeout", "server", "auth", "bad_request", "connection", "bad_reply")
 
 __all__ = ["CallRecord", "ChatResult", "LLMClient", "LLMError", "StructuredResult", "Usage"]
 
@@ -67,16 +62,6 @@ class ChatResult(BaseModel):
     calls: int = 1
 
 
-class LLMError(Exception):
-    """A model call that failed for good (after retries). ``str()`` is one clear, key-free line."""
-
-    def __init__(self, kind: str, message: str, *, status: int | None = None, endpoint: str | None = None,
-                 model: str | None = None, detail: str = ""):
-        super().__init__(message)
-        self.kind, self.status, self.endpoint, self.model = kind, status, endpoint, model
-        self.detail = detail or message  # the server's own words, for deciding what to try next
-
-
 def merge_results(parts: list[ChatResult], latency_s: float) -> ChatResult:
     """Several calls answering one request (n fallback, structured retries) as one result."""
     first = parts[0]
@@ -91,76 +76,10 @@ def merge_results(parts: list[ChatResult], latency_s: float) -> ChatResult:
     )
 
 
-def _server_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        msg = inner.get("message") if isinstance(inner, dict) else inner
-        if msg:
-            return str(msg)
-    return str(body or exc.message)
-
-
-def to_llm_error(exc: Exception, ep: EndpointConfig, model: str) -> LLMError:
-    """Translate SDK exceptions into the few kinds a run can act on, with a human message."""
-    url = ep.base_url or ("simulated" if ep.simulated else OPENAI_BASE_URL)
-    where = f"endpoint '{ep.name}' ({url}), model '{model}'"
-    retries = f"after {ep.max_retries} retries"
-    status: int | None = getattr(exc, "status_code", None)
-    detail = _server_message(exc) if isinstance(exc, openai.APIStatusError) else str(exc)
-    if isinstance(exc, openai.APITimeoutError):
-        kind, msg = "timeout", f"no reply within {ep.timeout_s:g}s {retries} from {where}"
-    elif isinstance(exc, openai.APIConnectionError):
-        kind, msg = "connection", f"could not connect to {where} {retries}: is the server running and the URL right?"
-    elif isinstance(exc, openai.RateLimitError):
-        kind, msg = "rate_limit", f"rate limited (HTTP 429) {retries} by {where}: {_server_message(exc)}"
-    elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        kind, msg = "auth", f"the API key was refused (HTTP {status}) by {where}: check the key or its api_key_env"
-    elif isinstance(exc, openai.APIStatusError) and (status or 0) >= 500:
-        kind, msg = "server", f"server error (HTTP {status}) {retries} from {where}: {_server_message(exc)}"
-    elif isinstance(exc, openai.APIStatusError):
-        kind, msg = "bad_request", f"request rejected (HTTP {status}) by {where}: {_server_message(exc)}"
-    else:
-        kind, msg = "bad_reply", f"unreadable reply from {where}: {type(exc).__name__}: {exc}"
-    key = ep.api_key.get_secret_value() if ep.api_key else None
-    msg = " ".join(msg.split())[:600]
-    if key:
-        msg = msg.replace(key, "***")
-    if key:
-        detail = detail.replace(key, "***")
-    return LLMError(kind, msg, status=status, endpoint=ep.name, model=model, detail=detail[:2000])
-
-
-def _is_n_complaint(err: LLMError) -> bool:
-    return err.kind == "bad_request" and bool(re.search(r"\bn\b|n\s*>\s*1|choices", err.detail))
-
-
 @dataclass
 class _LoopState:
     sem: asyncio.Semaphore
     sdks: dict[str, openai.AsyncOpenAI] = field(default_factory=dict)
-
-
-def _param_quirk(err: LLMError) -> str | None:
-    """Recognise 400s that some models give for standard parameters (e.g. OpenAI reasoning models)."""
-    if err.kind != "bad_request":
-        return None
-    if "max_completion_tokens" in err.detail:
-        return "max_completion_tokens"
-    if re.search(r"(temperature|top_p).*(unsupported|not supported|only the default)|"
-                 r"(unsupported|not supported).*(temperature|top_p)", err.detail, re.I | re.S):
-        return "default_sampling"
-    return None
-
-
-def _apply_quirks(params: dict[str, Any], quirks: set[str]) -> dict[str, Any]:
-    params = dict(params)
-    if "max_completion_tokens" in quirks:
-        params["max_completion_tokens"] = params.pop("max_tokens")
-    if "default_sampling" in quirks:
-        params.pop("temperature", None)
-        params.pop("top_p", None)
-    return params
 
 
 class LLMClient:
@@ -240,7 +159,7 @@ class LLMClient:
             try:
                 return await self._complete_once(spec, role, messages, params, structured_mode)
             except LLMError as err:
-                quirk = _param_quirk(err)
+                quirk = param_quirk(err)
                 if quirk is None or quirk in self.model_quirks.get(key, set()):
                     raise
                 log.info("model %r refused a parameter; retrying with %s", spec.model, quirk)
@@ -250,7 +169,7 @@ class LLMClient:
                              structured_mode: str | None) -> ChatResult:
         ep = self.endpoint_config(spec.endpoint)
         sdk = self.sdk(spec.endpoint)
-        params = _apply_quirks(params, self.model_quirks.get((spec.endpoint, spec.model), set()))
+        params = apply_quirks(params, self.model_quirks.get((spec.endpoint, spec.model), set()))
         start = time.perf_counter()
         try:
             async with self._state().sem:
@@ -299,6 +218,7 @@ class LLMClient:
                    top_p: float = 1.0, max_tokens: int = 1024, n: int = 1) -> ChatResult:
         """``n`` samples; endpoints that ignore or refuse ``n`` get the missing ones as parallel calls."""
         spec = self.settings.resolve(alias)
+        n = max(1, n)
         kw = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p}
         start = time.perf_counter()
         parts: list[ChatResult] = []
@@ -306,7 +226,7 @@ class LLMClient:
             try:
                 parts.append(await self.complete(spec, role, messages, n=n, **kw))
             except LLMError as err:
-                if not _is_n_complaint(err):
+                if not is_n_complaint(err):
                     raise
                 self.no_n_endpoints.add(spec.endpoint)
         else:

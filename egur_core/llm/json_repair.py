@@ -17,6 +17,8 @@ _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[ \t]*(?:json5?|JSON|javascript|js)?[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _LITERALS = {"True": "true", "False": "false", "None": "null", "NaN": "null", "Infinity": "null"}
 _MAX_STARTS = 50
+# Repair is pure Python (~1M chars/s); bound the total work so a long garbage reply fails in <1 s.
+_WORK_BUDGET_CHARS = 800_000
 
 
 def extract_json(text: str) -> Any:
@@ -31,8 +33,11 @@ def extract_json(text: str) -> Any:
         return json.loads(stripped)
     except ValueError:
         pass
+    budget = [_WORK_BUDGET_CHARS]
     for candidate in _candidates(stripped):
-        value = _parse_repaired(candidate)
+        if budget[0] <= 0:
+            break
+        value = _parse_repaired(candidate, budget)
         if value is not _FAIL:
             return value
     if "{" not in stripped and "[" not in stripped:
@@ -56,16 +61,20 @@ def _candidates(text: str) -> list[str]:
     return found
 
 
-def _parse_repaired(candidate: str) -> Any:
+def _parse_repaired(candidate: str, budget: list[int]) -> Any:
+    """Parse ``candidate`` as is, repaired, or cut back to its last complete item; charge ``budget``."""
     segment, complete = _balanced_prefix(candidate)
-    for attempt in (segment, _repair(segment, complete)):
+    budget[0] -= len(segment)
+    try:
+        return json.loads(segment)
+    except ValueError:
+        pass
+    for cut in [len(segment), *_cut_points(segment)]:  # cuts: truncated mid-value, drop the partial item
+        if budget[0] <= 0:
+            break
+        budget[0] -= cut
         try:
-            return json.loads(attempt)
-        except ValueError:
-            continue
-    for cut in _cut_points(segment):  # truncated mid-value: fall back to the last complete item
-        try:
-            return json.loads(_repair(segment[:cut], False))
+            return json.loads(_repair(segment[:cut], complete and cut == len(segment)))
         except ValueError:
             continue
     return _FAIL
