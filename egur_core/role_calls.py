@@ -42,7 +42,8 @@ def parse_context(messages: list[dict], header: str) -> dict[str, Any] | None:
     for message in messages:
         content = message.get("content") or ""
         if header in content and "```json" in content:
-            block = content.split(header, 1)[1].split("```json", 1)[1].split("```", 1)[0]
+            # the closing fence is the last one: the context itself may mention ``` (tool descriptions)
+            block = content.split(header, 1)[1].split("```json", 1)[1].rsplit("\n```", 1)[0]
             try:
                 return json.loads(block)
             except json.JSONDecodeError:

@@ -26,6 +26,8 @@ class AddEntry(_Op):
     signature: str = Field(min_length=1, max_length=4000, description="what problems this entry is for")
     strategy: dict[str, Any] = Field(description="a strategy JSON object")
     benchmark: str = ""
+    example: str = Field("", max_length=20_000, description="a problem it solved; set by the loop, embedded "
+                         "with the signature so retrieval by problem text finds the entry")
 
 
 class UpdateEntry(_Op):

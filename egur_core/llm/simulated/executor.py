@@ -155,7 +155,8 @@ def _agent_turn(request: ExecutorRequest, known: oracle.Known) -> Completion:
         else:
             final = oracle.answer_in(observation) or oracle.wrong_answer(known, request.rng)
         return Completion(text=f"FINAL: {final}", completion_tokens=30)
-    if known.family == "sat" and "sat_solver" in tools and known.problem is not None:
+    uses_solver = request.rng.random() < skills.tool_use_rate(request.model)
+    if known.family == "sat" and "sat_solver" in tools and known.problem is not None and uses_solver:
         return Completion(text=f"ACTION: sat_solver\nINPUT:\n{known.problem.text}", completion_tokens=60)
     right, answer = _draw(request, known, "agent")
     if "python" in tools:

@@ -31,8 +31,11 @@ def is_consolidator(messages: list[dict]) -> bool:
 
 
 def _smoothed_rate(entry: dict) -> float:
-    uses = entry.get("uses", 0)
-    successes = entry.get("successes", round(entry.get("success_rate", 0.0) * uses))
+    """Laplace-smoothed success rate: an entry used once and right once is not yet "proven"."""
+    uses = entry.get("uses") or 0
+    successes = entry.get("successes")
+    if successes is None:
+        successes = round((entry.get("success_rate") or 0.0) * uses)
     return (successes + 1) / (uses + 2)
 
 
@@ -59,7 +62,7 @@ def guide_reply(messages: list[dict], rng: random.Random) -> str:
 
 
 def _best_entry(library: list[dict]) -> dict | None:
-    scored = [(e.get("similarity", 1.0) * _smoothed_rate(e), -e.get("mean_cost_usd", 0.0), e) for e in library
+    scored = [(e.get("similarity", 1.0) * _smoothed_rate(e), -(e.get("mean_cost_usd") or 0.0), e) for e in library
               if isinstance(e.get("strategy"), dict)]
     if not scored:
         return None
@@ -107,9 +110,9 @@ def consolidator_reply(messages: list[dict]) -> str:
 def _cache_best(best: dict, library: list[dict], problem: str, benchmark: str) -> list[dict]:
     if any(e.get("strategy_hash") == best.get("strategy_hash") for e in library):
         return []
-    similar = [e for e in library if e.get("similarity", 0) >= 0.8 and not e.get("pinned")]
-    costlier = [e for e in similar if e.get("mean_cost_usd", 0) > 1.2 * best.get("cost_usd", 0) + 1e-9
-                or _smoothed_rate(e) < 0.5]
+    base_name = best["strategy_name"].split("~")[0]
+    costlier = [e for e in library if e.get("strategy_name", "").split("~")[0] == base_name and not e.get("pinned")
+                and (e.get("mean_cost_usd") or 0) > 1.2 * best.get("cost_usd", 0) + 1e-9]
     if costlier:
         return [{"op": "update_entry", "entry_id": costlier[0]["entry_id"], "strategy": best["strategy"],
                  "reason": f"'{best['strategy_name']}' was right for less (${best.get('cost_usd', 0):.4f})."}]
@@ -134,7 +137,7 @@ def _notes_for_success(best: dict, notes: list[dict], benchmark: str) -> list[di
 def _note_for_failure(candidates: list[dict], notes: list[dict], benchmark: str) -> list[dict]:
     names = sorted({c.get("strategy_name", "?").split("~")[0] for c in candidates})
     text = f"On a hard {benchmark} problem, {', '.join(repr(n) for n in names)} were all wrong."
-    if any(n.get("text") == text for n in notes) or not names:
+    if any(n.get("text", "").startswith(f"On a hard {benchmark} problem") for n in notes) or not names:
         return []
     return [{"op": "add_note", "text": text, "benchmark": benchmark, "reason": "remember what did not work"}]
 
@@ -143,4 +146,4 @@ def _rate_failures(candidates: list[dict], notes: list[dict]) -> list[dict]:
     failed = {c.get("strategy_name", "").split("~")[0] for c in candidates if c.get("correct") is False}
     succeeded = {c.get("strategy_name", "").split("~")[0] for c in candidates if c.get("correct")}
     return [{"op": "rate_note", "note_id": n["note_id"], "harmful": 1} for n in notes
-            if any(_mentions(n, name) for name in failed - succeeded)]
+            if " was right " in n.get("text", "") and any(_mentions(n, name) for name in failed - succeeded)]

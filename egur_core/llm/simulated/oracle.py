@@ -66,7 +66,7 @@ def identify(text: str) -> Known:
     index = _shipped_index()
     for line in text.splitlines():
         for problem in index.get(line.strip(), ()):
-            if problem.text.strip()[:200] in text or _longest_line(problem.text) == line.strip():
+            if problem.text.strip() in text or problem.meta.get("raw_problem", "\0") in text:
                 return Known(key=problem.id, family=problem.family, problem=problem)
     return Known(key=hashlib.sha256(text.encode()).hexdigest()[:16], family=_guess_family(text), problem=None)
 

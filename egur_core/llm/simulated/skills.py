@@ -44,6 +44,14 @@ def reasoning_tokens(model: str, difficulty: float, method: str) -> int:
     return int((base + per * difficulty) * scale) + 12
 
 
+TOOL_USE_RATE = {"sim-mini": 0.75, "sim-pro": 0.95}
+
+
+def tool_use_rate(model: str) -> float:
+    """How often an agent turns to the right tool when it has one (small models often don't)."""
+    return TOOL_USE_RATE.get(model, 0.75)
+
+
 def critic_accuracy(model: str) -> float:
     return CRITIC_ACCURACY.get(model, 0.8)
 
