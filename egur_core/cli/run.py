@@ -1,0 +1,117 @@
+"""``egur run``: the EGuR loop on a benchmark, headless, with a progress line and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import threading
+from pathlib import Path
+
+from ..benchmarks.registry import benchmark_names
+from ..events import LoopEvent
+from ..loop import EGuRLoop, ExploitRule, LoopConfig
+from ..run_report import run_report, summarise
+from ..services import build_client, build_tools, describe_models, open_memory, resolve_settings
+from .common import add_db_option, add_model_options, print_table
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="run the EGuR loop on a benchmark")
+    parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}")
+    parser.add_argument("--n", type=int, default=30, help="number of problems")
+    parser.add_argument("--k", type=int, default=3, help="candidate strategies per problem")
+    add_db_option(parser)
+    add_model_options(parser)
+    parser.add_argument("--resume", metavar="RUN_ID", help="continue a stopped or killed run")
+    parser.add_argument("--review", action="store_true", help="queue memory edits for review instead of applying")
+    parser.add_argument("--label-free", action="store_true", help="learn from verifiers/agreement, not labels")
+    parser.add_argument("--no-exploit", action="store_true", help="always ask the Guide")
+    parser.add_argument("--report", metavar="FILE.json", help="write per-problem records and the configuration")
+    parser.add_argument("--quiet", action="store_true", help="no per-problem progress lines")
+    parser.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    memory = open_memory(args.db)
+    if args.resume:
+        with memory.session() as store:
+            run = store.get_run(args.resume)
+        loop_config = LoopConfig.model_validate(json.loads(run["config"])["loop"]) if isinstance(run["config"], str) \
+            else LoopConfig.model_validate(run["config"]["loop"])
+    elif not args.benchmark:
+        print("error: --benchmark is required (or --resume RUN_ID)", file=sys.stderr)
+        return 2
+    else:
+        loop_config = LoopConfig(benchmark=args.benchmark, n=args.n, k=args.k, seed=args.seed, review=args.review,
+                                 label_free=args.label_free, exploit=ExploitRule(enabled=not args.no_exploit))
+    settings = resolve_settings(args.model, args.base_url, args.config, sim_seed=loop_config.seed)
+    print(describe_models(settings), file=sys.stderr)
+    progress = _Progress(loop_config.n, quiet=args.quiet)
+    stop = threading.Event()
+    try:
+        run_id = asyncio.run(_run(settings, memory, loop_config, args.resume, progress, stop))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: resume with  egur run --db {args.db} --resume {progress.run_id}", file=sys.stderr)
+        return 130
+    with memory.session() as store:
+        report = run_report(store, run_id)
+    _print_summary(report)
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2, default=str))
+        print(f"report: {args.report}", file=sys.stderr)
+    return 0
+
+
+async def _run(settings, memory, config: LoopConfig, resume: str | None, progress, stop) -> str:
+    client = build_client(settings)
+    try:
+        loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)
+        run_id = resume or loop.start_run(config)
+        progress.run_id = run_id
+        print(f"run {run_id} on {config.benchmark}: {config.n} problems, k={config.k}", file=sys.stderr)
+        await loop.run(config, run_id=run_id)
+        return run_id
+    finally:
+        await client.aclose()
+
+
+class _Progress:
+    """Prints one line per finished problem: a progress bar a log file can also read."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.total, self.quiet, self.run_id = total, quiet, ""
+        self.done = self.correct = 0
+        self.cost = 0.0
+
+    def __call__(self, event: LoopEvent) -> None:
+        if event.kind != "problem_finished":
+            return
+        p = event.payload
+        self.done += 1
+        self.correct += bool(p.get("correct"))
+        self.cost += p.get("cost_usd", 0.0)
+        if self.quiet:
+            return
+        width = 24
+        filled = int(width * (event.idx + 1) / max(self.total, 1))
+        mark = "+" if p.get("correct") else "-"
+        how = "exploit" if p.get("exploited") else f"{p.get('candidates')} cand"
+        print(f"[{'#' * filled}{'.' * (width - filled)}] {event.idx + 1}/{self.total} {mark} "
+              f"acc {self.correct / self.done:.0%}  ${self.cost:.4f}  {how}: {p.get('chosen_strategy')}",
+              file=sys.stderr)
+
+
+def _print_summary(report: dict) -> None:
+    s = summarise(report["problems"])
+    print_table(["metric", "value"], [
+        ["run", report["run"]["run_id"]],
+        ["problems", s["problems"]],
+        ["accuracy", f"{s['accuracy']:.1%}"],
+        ["exploited / explored", f"{s['exploited']} / {s['problems'] - s['exploited']}"],
+        ["cost total $", f"{s['cost_usd']:.5f}"],
+        ["cost per problem $", f"{s['cost_per_problem']:.5f}"],
+        *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ("guide", "executor", "consolidator")],
+        *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ("guide", "executor", "consolidator")],
+    ])

@@ -1,0 +1,50 @@
+"""Building the parts a run needs (settings, model client, tools, memory file) from user options.
+
+The CLI and the dashboard both start here, so "--model X --base-url Y" means the same thing in
+both and the simulated model is the default everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .llm import LLMClient, Settings, load_settings
+from .memory.database import MemoryFile
+from .tools.registry import ToolRegistry, default_registry
+
+DEFAULT_DB = "egur.duckdb"
+
+
+def resolve_settings(model: str | None = None, base_url: str | None = None, config: str | Path | None = None,
+                     sim_seed: int | None = None, sim_latency_s: float | None = None) -> Settings:
+    """Options over environment over config file over the simulated default."""
+    env = dict(os.environ)
+    if model:
+        env["EGUR_MODEL"] = model
+    if base_url:
+        env["OPENAI_BASE_URL"] = base_url
+    settings = load_settings(config, env)
+    if sim_seed is not None:
+        settings.sim_seed = sim_seed
+    if sim_latency_s is not None:
+        settings.sim_latency_s = sim_latency_s
+    return settings
+
+
+def build_client(settings: Settings) -> LLMClient:
+    return LLMClient(settings)
+
+
+def build_tools() -> ToolRegistry:
+    return default_registry()
+
+
+def open_memory(path: str | Path = DEFAULT_DB, wait_s: float = 30.0) -> MemoryFile:
+    return MemoryFile(path, wait_s=wait_s)
+
+
+def describe_models(settings: Settings) -> str:
+    """One line for banners: which model each role uses, and whether it is simulated."""
+    roles = ", ".join(f"{role}={settings.resolve(role).model}" for role in ("guide", "executor", "consolidator"))
+    return f"{'SIMULATED model (offline)' if settings.is_simulated else 'endpoint'}: {roles}"
