@@ -1,0 +1,59 @@
+"""What every page shares: the memory file, the settings, the simulated-model badge, errors.
+
+Not a page itself (app.py lists the pages explicitly). The dashboard never holds the DuckDB file
+while idle: each render opens a short session, so `egur` on the command line can use the same
+file; a running job shares the same in-process connection.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from egur_core.llm import Settings
+from egur_core.memory.database import MemoryFile, MemoryFileBusy
+from egur_core.memory.store import MemoryStore
+from egur_core.services import DEFAULT_DB, describe_models, resolve_settings
+
+DB_ENV = "EGUR_DB"
+
+
+def db_path() -> str:
+    return os.environ.get(DB_ENV, DEFAULT_DB)
+
+
+@st.cache_resource
+def memory_file(path: str) -> MemoryFile:
+    return MemoryFile(path, wait_s=10.0)
+
+
+@contextmanager
+def memory() -> Iterator[MemoryStore]:
+    """A short session on the memory file; a busy file becomes a clear message, not a traceback."""
+    try:
+        with memory_file(db_path()).session() as store:
+            yield store
+    except MemoryFileBusy as exc:
+        st.error(f"The memory file is in use by another program. {exc}")
+        st.stop()
+
+
+def settings() -> Settings:
+    """The session's settings: what the Settings page chose, else config file / env / simulated default."""
+    if "settings" not in st.session_state:
+        st.session_state.settings = resolve_settings()
+    return st.session_state.settings
+
+
+def model_badge() -> None:
+    """Always say whether answers come from the simulated model."""
+    current = settings()
+    if current.is_simulated:
+        st.caption(f":orange-badge[:material/science: Simulated model] {describe_models(current)} · "
+                   f"memory file `{db_path()}`")
+    else:
+        st.caption(f":green-badge[:material/cloud: Live endpoint] {describe_models(current)} · "
+                   f"memory file `{db_path()}`")
