@@ -1,0 +1,144 @@
+"""Opening a memory file so the CLI and a running dashboard can share it.
+
+DuckDB lets one process at a time open a file (even read-only): a second one fails at once with
+"Could not set lock on file ... Conflicting lock is held in <exe> (PID n)". So nobody holds the
+file while idle: work happens in short sessions,
+
+    memory = MemoryFile("egur.duckdb")
+    with memory.session() as store:
+        store.apply(op, actor="person")
+
+and the file is closed when the last session of this process ends. Opening retries with backoff
+while another process holds the lock; after ``wait_s`` it raises :class:`MemoryFileBusy` naming
+that process. Within one process, sessions from any number of threads share one connection
+(ref-counted); the store gives each thread its own cursor, so threads never lock each other out.
+Hold a session per unit of work (a problem, a page render), not for a whole run.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ..embedding import local_embedding
+from .base import Embed
+from .store import MemoryStore
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+class MemoryFileBusy(RuntimeError):
+    """Another process kept the memory file locked for longer than we were willing to wait."""
+
+    def __init__(self, path: str, pid: int | None, command: str | None, waited_s: float):
+        self.path, self.pid, self.command, self.waited_s = path, pid, command, waited_s
+        who = f"process {pid} ({command})" if pid else "another process"
+        super().__init__(
+            f"memory file {path} is in use by {who}; waited {waited_s:.0f}s. "
+            f"Stop that program (a dashboard or another `egur` command), or point --db at another file, "
+            f"then try again.")
+
+
+def lock_holder(message: str) -> tuple[int | None, str | None]:
+    """PID and command line of the process DuckDB says holds the lock (command from /proc if readable)."""
+    match = _LOCK_HOLDER.search(message)
+    if not match:
+        return None, None
+    pid, command = int(match["pid"]), match["exe"]
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part) or command
+    except OSError:
+        pass
+    return pid, command
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+@dataclass
+class _Shared:
+    """One open connection per file per process, shared by every session in it."""
+
+    con: duckdb.DuckDBPyConnection
+    refs: int = 0
+    write_lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+_OPEN: dict[str, _Shared] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+class MemoryFile:
+    """A memory database on disk, opened only for the duration of each ``session()``."""
+
+    def __init__(
+        self, path: str | Path, wait_s: float = 30.0, embed: Embed = local_embedding, *,
+        max_entries: int = 500, max_notes: int = 200,
+    ) -> None:
+        self.path = str(Path(path).expanduser().resolve())
+        self.wait_s = wait_s
+        self._embed, self._caps = embed, (max_entries, max_notes)
+        self._store: MemoryStore | None = None
+        self._store_lock = threading.Lock()
+
+    @contextmanager
+    def session(self) -> Iterator[MemoryStore]:
+        """Open (waiting while another process holds the file), yield the store, release."""
+        shared = self._acquire()
+        try:
+            yield self._store_for(shared)
+        finally:
+            self._release(shared)
+
+    def _store_for(self, shared: _Shared) -> MemoryStore:
+        with self._store_lock:
+            if self._store is None or self._store._root is not shared.con:
+                self._store = MemoryStore(shared.con, self._embed, max_entries=self._caps[0],
+                                          max_notes=self._caps[1], write_lock=shared.write_lock)
+            return self._store
+
+    def _acquire(self) -> _Shared:
+        with _OPEN_LOCK:
+            shared = _OPEN.get(self.path)
+            if shared is None:
+                shared = _OPEN[self.path] = _Shared(self._connect())
+            shared.refs += 1
+            return shared
+
+    def _release(self, shared: _Shared) -> None:
+        with _OPEN_LOCK:
+            shared.refs -= 1
+            if shared.refs:
+                return
+            del _OPEN[self.path]
+            with self._store_lock:
+                if self._store is not None and self._store._root is shared.con:
+                    self._store.close()
+                    self._store = None
+            shared.con.close()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """Connect, retrying with capped exponential backoff while the file is locked elsewhere."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        start, delay = time.monotonic(), 0.05
+        while True:
+            try:
+                return duckdb.connect(self.path)
+            except duckdb.Error as exc:
+                if not is_lock_error(exc):
+                    raise
+                waited = time.monotonic() - start
+                if waited >= self.wait_s:
+                    pid, command = lock_holder(str(exc))
+                    raise MemoryFileBusy(self.path, pid, command, waited) from None
+                time.sleep(min(delay, max(self.wait_s - waited, 0.01)))
+                delay = min(delay * 2, 1.0)

@@ -1,0 +1,186 @@
+"""Pydantic models at the memory store's boundary, plus the store's error types.
+
+Callers (the loop, the dashboard, the CLI) hand the store these models and get them back, so a
+typo in a field name fails loudly at the call site instead of writing a silently wrong row.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..strategy import Strategy
+
+RunStatus = Literal["running", "finished", "stopped", "failed"]
+ProblemStatus = Literal["running", "finished", "failed"]
+ProposalStatus = Literal["pending", "approved", "rejected"]
+RUN_STATUSES: tuple[str, ...] = ("running", "finished", "stopped", "failed")
+ROLES: tuple[str, ...] = ("guide", "executor", "consolidator")
+
+
+class MemoryOpError(ValueError):
+    """An op cannot be applied or undone (missing id, pinned item, changed since...). Nothing changed."""
+
+
+class MemoryImportError(ValueError):
+    """An import file was refused (corrupt, truncated, foreign, invalid rows). Nothing changed.
+
+    Deliberately not the builtin ``ImportError``, which means "a Python module failed to import".
+    """
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamp: DuckDB ``TIMESTAMP`` columns round-trip it exactly."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def dumps(value: Any) -> str:
+    """Compact, deterministic JSON for JSON columns (sorted keys so snapshots compare as text)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunConfig(_Record):
+    """What identifies and reproduces a run; stored in ``runs``."""
+
+    benchmark: str
+    method: str = "egur"
+    label: str = ""
+    config: dict[str, Any] = Field(default_factory=dict, description="everything else, as JSON")
+    simulated: bool = False
+    model: str = ""
+    n_problems: int = Field(0, ge=0)
+    k: int = Field(1, ge=0)
+    seed: int = 0
+    comparison_id: str | None = None
+    run_id: str | None = Field(None, description="chosen by the store when None")
+
+
+class ExecutionRecord(_Record):
+    """One candidate strategy run on one problem."""
+
+    run_id: str
+    idx: int
+    candidate: int = 0
+    strategy: Strategy | None = None
+    strategy_hash: str | None = Field(None, description="used when ``strategy`` is None")
+    rationale: str = ""
+    answer: str | None = None
+    correct: bool | None = None
+    ok: bool = True
+    error: str | None = None
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    trace: Any = None
+    chosen: bool = False
+    exploited: bool = False
+
+
+class ProblemResult(_Record):
+    """The outcome of one problem, written once by ``finish_problem``; costs split by role."""
+
+    run_id: str
+    idx: int
+    status: Literal["finished", "failed"] = "finished"
+    answer: str | None = None
+    correct: bool | None = None
+    exploited: bool = False
+    chosen_execution_id: int | None = None
+    chosen_strategy_hash: str | None = None
+    cost_guide: float = 0.0
+    cost_executor: float = 0.0
+    cost_consolidator: float = 0.0
+    tokens_guide_in: int = 0
+    tokens_guide_out: int = 0
+    tokens_executor_in: int = 0
+    tokens_executor_out: int = 0
+    tokens_consolidator_in: int = 0
+    tokens_consolidator_out: int = 0
+    calls: int = 0
+    latency_s: float = 0.0
+    error: str | None = None
+
+    @property
+    def cost_usd(self) -> float:
+        return self.cost_guide + self.cost_executor + self.cost_consolidator
+
+
+class RetrievedEntry(_Record):
+    entry_id: int
+    rank: int
+    similarity: float
+    signature: str
+    benchmark: str
+    strategy_hash: str
+    strategy: Strategy
+    uses: int
+    successes: int
+    total_cost: float
+    pinned: bool
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.successes / self.uses if self.uses else None
+
+    @property
+    def mean_cost(self) -> float | None:
+        return self.total_cost / self.uses if self.uses else None
+
+
+class RetrievedNote(_Record):
+    note_id: int
+    rank: int
+    similarity: float
+    text: str
+    benchmark: str
+    helpful: int
+    harmful: int
+    pinned: bool
+
+
+class Retrieved(_Record):
+    """What conditions one problem: the nearest library entries and notes (pinned notes always)."""
+
+    entries: list[RetrievedEntry] = Field(default_factory=list)
+    notes: list[RetrievedNote] = Field(default_factory=list)
+
+
+class PruneRule(_Record):
+    """Which unpinned items to delete in bulk; every given criterion must hold (AND)."""
+
+    kind: Literal["entries", "notes"] = "entries"
+    max_success_rate: float | None = Field(None, ge=0.0, le=1.0, description="entries: successes/uses <= this")
+    min_uses: int | None = Field(None, ge=0, description="only items used (entries) or rated (notes) this often")
+    older_than_days: float | None = Field(None, ge=0)
+    never_retrieved: bool = False
+
+
+class Proposal(_Record):
+    proposal_id: int
+    created_at: datetime
+    run_id: str | None
+    idx: int | None
+    op: dict[str, Any]
+    status: ProposalStatus
+    decided_at: datetime | None = None
+    applied_op_id: int | None = None
+    note: str = ""
+
+
+class ImportResult(_Record):
+    batch_id: str
+    mode: Literal["replace", "merge"]
+    entries: int
+    notes: int
+    strategies: int
+    history_ops: int
+    op_ids: list[int]

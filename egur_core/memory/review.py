@@ -1,0 +1,108 @@
+"""The review queue (Consolidator proposals a person approves) and bulk pruning.
+
+Both end in ordinary logged ops, so everything they do shows in the audit log and can be undone.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from .curation import CurationMixin, parse_op
+from .ops import DeleteEntry, DeleteNote, MemoryOp
+from .records import MemoryOpError, Proposal, PruneRule, dumps, utcnow
+
+
+class ReviewMixin(CurationMixin):
+    # -- review queue ---------------------------------------------------------------------------
+    def propose(self, ops: Sequence[MemoryOp | dict], run_id: str | None = None, idx: int | None = None) -> list[int]:
+        """Queue ops for a person instead of applying them; return the proposal ids."""
+        parsed = [parse_op(op) for op in ops]
+        with self._tx():
+            ids = []
+            for op in parsed:
+                pid = self._next_id("proposals", "proposals", "proposal_id")
+                self._db.execute(
+                    "INSERT INTO proposals (proposal_id, created_at, run_id, idx, op, status) "
+                    "VALUES (?, ?, ?, ?, ?, 'pending')",
+                    [pid, utcnow(), run_id, idx, dumps(op.model_dump(mode="json"))])
+                ids.append(pid)
+        return ids
+
+    def pending_proposals(self) -> list[Proposal]:
+        return self.proposals(status="pending")
+
+    def proposals(self, status: str | None = None) -> list[Proposal]:
+        rows = self._rows("SELECT * FROM proposals WHERE ? IS NULL OR status = ? ORDER BY proposal_id",
+                          [status, status])
+        return [Proposal(**{**r, "op": json.loads(r["op"]), "note": r["note"] or ""}) for r in rows]
+
+    def _pending(self, proposal_id: int) -> dict[str, Any]:
+        row = self._row("SELECT * FROM proposals WHERE proposal_id = ?", [proposal_id])
+        if row is None:
+            raise MemoryOpError(f"no proposal {proposal_id}")
+        if row["status"] != "pending":
+            raise MemoryOpError(f"proposal {proposal_id} is already {row['status']}")
+        return row
+
+    def approve(self, proposal_id: int, edited_op: MemoryOp | dict | None = None) -> int:
+        """Apply a proposal (or a person's edited version of it) as actor "person"; return the op id."""
+        with self._tx():
+            row = self._pending(proposal_id)
+            op = parse_op(edited_op if edited_op is not None else json.loads(row["op"]))
+            op_id = self.apply(op, "person", row["run_id"], row["idx"])
+            self._db.execute(
+                "UPDATE proposals SET status = 'approved', decided_at = ?, applied_op_id = ?, note = ? "
+                "WHERE proposal_id = ?", [utcnow(), op_id, "edited" if edited_op is not None else "", proposal_id])
+        return op_id
+
+    def reject(self, proposal_id: int, note: str = "") -> None:
+        with self._tx():
+            self._pending(proposal_id)
+            self._db.execute("UPDATE proposals SET status = 'rejected', decided_at = ?, note = ? "
+                             "WHERE proposal_id = ?", [utcnow(), note, proposal_id])
+
+    # -- prune ----------------------------------------------------------------------------------
+    def prune_preview(self, rule: PruneRule) -> pd.DataFrame:
+        """Exactly the rows ``prune(rule)`` would delete (pinned never included)."""
+        sql, params = _prune_query(rule)
+        return self._df(sql, params)
+
+    def prune(self, rule: PruneRule, actor: str = "person") -> list[int]:
+        """Delete what ``prune_preview`` shows, as one batch of logged deletes (``undo_batch`` reverts)."""
+        with self._tx():
+            ids = self.prune_preview(rule).iloc[:, 0].tolist()
+            ops = [DeleteEntry(entry_id=int(i), reason="prune") if rule.kind == "entries"
+                   else DeleteNote(note_id=int(i), reason="prune") for i in ids]
+            batch_id = f"prune-{uuid.uuid4().hex[:12]}"
+            return [self._apply_one(op, actor, None, None, batch_id) for op in ops]
+
+
+def _prune_query(rule: PruneRule) -> tuple[str, list[Any]]:
+    """SQL selecting the rows matched by every criterion of ``rule`` (AND); never pinned ones."""
+    if rule.max_success_rate is None and rule.min_uses is None and rule.older_than_days is None \
+            and not rule.never_retrieved:
+        raise MemoryOpError("a prune rule needs at least one criterion (it would delete everything unpinned)")
+    if rule.kind == "entries":
+        cols = "entry_id, signature, benchmark, strategy_hash, uses, successes, retrievals, created_at"
+        table, uses, rate, key = "library", "uses", "successes / nullif(uses, 0)", "entry_id"
+    else:
+        cols = "note_id, text, benchmark, helpful, harmful, retrievals, created_at"
+        table, uses, rate, key = "notes", "(helpful + harmful)", "helpful / nullif(helpful + harmful, 0)", "note_id"
+    where, params = ["NOT pinned"], []
+    if rule.max_success_rate is not None:
+        where.append(f"{rate} <= ?")
+        params.append(rule.max_success_rate)
+    if rule.min_uses is not None:
+        where.append(f"{uses} >= ?")
+        params.append(rule.min_uses)
+    if rule.older_than_days is not None:
+        where.append("created_at < ?")
+        params.append(utcnow() - pd.Timedelta(days=rule.older_than_days).to_pytimedelta())
+    if rule.never_retrieved:
+        where.append("retrievals = 0")
+    return f"SELECT {cols} FROM {table} WHERE {' AND '.join(where)} ORDER BY {key}", params

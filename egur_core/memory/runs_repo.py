@@ -1,0 +1,143 @@
+"""Run records: runs, problems and candidate executions, written as the loop goes.
+
+Writes are small and immediate (one transaction per call) so that a killed run loses at most
+the problem in flight: ``finished_indices`` tells a resumed run what to skip, and a problem that
+was started but never finished is redone, its earlier executions kept but marked ``stale``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pandas as pd
+
+from .base import StoreBase
+from .records import RUN_STATUSES, ExecutionRecord, ProblemResult, RunConfig, dumps, utcnow
+
+_PROBLEM_RESULT_COLUMNS = [
+    "status", "answer", "correct", "exploited", "chosen_execution_id", "chosen_strategy_hash",
+    "cost_guide", "cost_executor", "cost_consolidator", "tokens_guide_in", "tokens_guide_out",
+    "tokens_executor_in", "tokens_executor_out", "tokens_consolidator_in", "tokens_consolidator_out",
+    "calls", "latency_s", "error",
+]
+
+
+class RunsMixin(StoreBase):
+    def create_run(self, config: RunConfig | None = None, /, **fields: Any) -> str:
+        """Record a new run (status ``running``); pass a :class:`RunConfig` or its fields."""
+        config = config or RunConfig(**fields)
+        run_id = config.run_id or f"run-{utcnow():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO runs (run_id, created_at, benchmark, method, label, config, status, simulated, model, "
+                "n_problems, k, seed, comparison_id) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                [run_id, utcnow(), config.benchmark, config.method, config.label, dumps(config.config),
+                 config.simulated, config.model, config.n_problems, config.k, config.seed, config.comparison_id])
+        return run_id
+
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
+        with self._tx():
+            self._require_run(run_id)
+            self._db.execute("UPDATE runs SET status = ?, error = ? WHERE run_id = ?", [status, error, run_id])
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """The run row with ``config`` parsed and progress counts; ``KeyError`` if unknown."""
+        row = self._require_run(run_id)
+        stats = self._row(
+            "SELECT count(*) FILTER (WHERE finished_at IS NOT NULL) AS done, avg(correct::INT) AS accuracy, "
+            "sum(cost_usd) AS cost_usd FROM problems WHERE run_id = ?", [run_id])
+        return {**row, "config": json.loads(row["config"] or "{}"), **stats}
+
+    def list_runs(self, benchmark: str | None = None, comparison_id: str | None = None) -> pd.DataFrame:
+        """Runs, newest first, with problems done, accuracy and total cost."""
+        return self._df("""
+            SELECT r.run_id, r.created_at, r.benchmark, r.method, r.label, r.status, r.simulated, r.model,
+                   r.n_problems, r.k, r.seed, r.comparison_id, r.error,
+                   count(p.finished_at) AS done, avg(p.correct::INT) AS accuracy,
+                   coalesce(sum(p.cost_usd), 0) AS cost_usd
+            FROM runs r LEFT JOIN problems p USING (run_id)
+            WHERE (? IS NULL OR r.benchmark = ?) AND (? IS NULL OR r.comparison_id = ?)
+            GROUP BY ALL ORDER BY r.created_at DESC, r.run_id""", [benchmark, benchmark, comparison_id, comparison_id])
+
+    def _require_run(self, run_id: str) -> dict[str, Any]:
+        row = self._row("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        if row is None:
+            raise KeyError(f"no run {run_id!r}")
+        return row
+
+    def start_problem(
+        self, run_id: str, idx: int, problem_id: str = "", text: str = "", gold: str | None = None,
+        benchmark: str | None = None,
+    ) -> None:
+        """Mark a problem as in flight. Starting one again (a resumed run) marks its earlier
+        executions stale; starting a finished one is a caller bug and raises ``ValueError``."""
+        with self._tx():
+            run = self._require_run(run_id)
+            existing = self._row("SELECT finished_at FROM problems WHERE run_id = ? AND idx = ?", [run_id, idx])
+            if existing and existing["finished_at"] is not None:
+                raise ValueError(f"problem {idx} of run {run_id} is already finished")
+            if existing:
+                self._db.execute("UPDATE executions SET stale = true WHERE run_id = ? AND idx = ?", [run_id, idx])
+                self._db.execute("DELETE FROM problems WHERE run_id = ? AND idx = ?", [run_id, idx])
+            self._db.execute(
+                "INSERT INTO problems (run_id, idx, problem_id, benchmark, text, gold, status, started_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+                [run_id, idx, problem_id, benchmark or run["benchmark"], text, gold, utcnow()])
+
+    def record_execution(self, record: ExecutionRecord) -> int:
+        """Store one candidate's execution (and its strategy); return ``execution_id``."""
+        with self._tx():
+            strategy_hash = record.strategy_hash
+            if record.strategy is not None:
+                strategy_hash = self.save_strategy(record.strategy)  # type: ignore[attr-defined]
+            execution_id = self._next_id("executions", "executions", "execution_id")
+            self._db.execute(
+                "INSERT INTO executions (execution_id, run_id, idx, candidate, strategy_hash, rationale, answer, "
+                "correct, ok, error, calls, tokens_in, tokens_out, cost_usd, latency_s, trace, chosen, exploited, "
+                "created_at, stale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
+                [execution_id, record.run_id, record.idx, record.candidate, strategy_hash, record.rationale,
+                 record.answer, record.correct, record.ok, record.error, record.calls, record.tokens_in,
+                 record.tokens_out, record.cost_usd, record.latency_s, dumps(record.trace), record.chosen,
+                 record.exploited, utcnow()])
+        return execution_id
+
+    def finish_problem(self, result: ProblemResult) -> None:
+        """Write a problem's outcome and costs by role; marks the chosen execution."""
+        values = [getattr(result, c) for c in _PROBLEM_RESULT_COLUMNS]
+        assignments = ", ".join(f"{c} = ?" for c in _PROBLEM_RESULT_COLUMNS)
+        with self._tx():
+            found = self._scalar("SELECT count(*) FROM problems WHERE run_id = ? AND idx = ?",
+                                 [result.run_id, result.idx])
+            if not found:
+                raise KeyError(f"problem {result.idx} of run {result.run_id!r} was never started")
+            self._db.execute(
+                f"UPDATE problems SET {assignments}, cost_usd = ?, finished_at = ? WHERE run_id = ? AND idx = ?",
+                [*values, result.cost_usd, utcnow(), result.run_id, result.idx])
+            if result.chosen_execution_id is not None:
+                self._db.execute("UPDATE executions SET chosen = (execution_id = ?) WHERE run_id = ? AND idx = ? "
+                                 "AND NOT stale", [result.chosen_execution_id, result.run_id, result.idx])
+
+    def finished_indices(self, run_id: str) -> set[int]:
+        """Problems a resumed run must skip (finished or failed; in-flight ones are redone)."""
+        rows = self._rows("SELECT idx FROM problems WHERE run_id = ? AND finished_at IS NOT NULL", [run_id])
+        return {int(r["idx"]) for r in rows}
+
+    def problem_rows(self, run_id: str) -> pd.DataFrame:
+        """One row per problem in order, with running accuracy and cumulative cost for charts."""
+        return self._df("""
+            SELECT *, count(finished_at) OVER w AS seen,
+                   avg(correct::INT) OVER w AS running_accuracy, sum(cost_usd) OVER w AS cumulative_cost
+            FROM problems WHERE run_id = ?
+            WINDOW w AS (ORDER BY idx ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+            ORDER BY idx""", [run_id])
+
+    def executions_for(self, run_id: str, idx: int, include_stale: bool = False) -> list[dict[str, Any]]:
+        """A problem's candidate executions (``trace`` parsed), in candidate order."""
+        rows = self._rows(
+            "SELECT * FROM executions WHERE run_id = ? AND idx = ? AND (? OR NOT stale) "
+            "ORDER BY stale DESC, candidate, execution_id", [run_id, idx, include_stale])
+        return [{**r, "trace": json.loads(r["trace"]) if r["trace"] else None} for r in rows]

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from egur_core.memory.database import MemoryFile, MemoryFileBusy, lock_holder
+from egur_core.memory.ops import AddNote
+
+HOLDER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("ready", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+@pytest.fixture
+def db_path(tmp_path) -> str:
+    return str(tmp_path / "memory.duckdb")
+
+
+def hold(path: str, seconds: float) -> subprocess.Popen:
+    """Another process that keeps the file open for ``seconds``."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, path, str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_a_session_waits_for_another_process_then_succeeds(db_path: str) -> None:
+    holder = hold(db_path, 1.5)
+    start = time.monotonic()
+    with MemoryFile(db_path, wait_s=20).session() as store:
+        store.apply(AddNote(text="written after the wait"), actor="person")
+    assert time.monotonic() - start > 0.5
+    holder.wait(timeout=10)
+
+
+def test_busy_file_names_the_holding_process(db_path: str) -> None:
+    holder = hold(db_path, 60)
+    try:
+        with pytest.raises(MemoryFileBusy) as info:
+            with MemoryFile(db_path, wait_s=0.5).session():
+                pass
+        assert info.value.pid == holder.pid
+        assert f"process {holder.pid}" in str(info.value) and "import sys, time, duckdb" in str(info.value)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_file_is_released_when_the_last_session_ends(db_path: str) -> None:
+    with MemoryFile(db_path).session() as store:
+        store.apply(AddNote(text="x"), actor="person")
+    other = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", db_path],
+                           capture_output=True, text=True, timeout=30)
+    assert other.returncode == 0, other.stderr
+
+
+def test_threads_share_one_file_without_locking_each_other_out(db_path: str) -> None:
+    memory = MemoryFile(db_path, wait_s=1)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for j in range(5):
+                with memory.session() as store:
+                    store.apply(AddNote(text=f"thread {i} note {j}"), actor="consolidator")
+                    store.retrieve(f"thread {i}")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with memory.session() as store:
+        assert len(store.list_notes()) == 30
+
+
+def test_lock_holder_parses_duckdbs_message() -> None:
+    message = ('IO Error: Could not set lock on file "/x.duckdb": Conflicting lock is held in '
+               '/usr/bin/python3 (PID 999999999). See also https://duckdb.org/docs')
+    assert lock_holder(message) == (999999999, "/usr/bin/python3")

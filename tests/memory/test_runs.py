@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from egur_core.memory.records import ExecutionRecord, ProblemResult, RunConfig
+from egur_core.memory.store import MemoryStore
+from egur_core.strategy import Strategy
+from tests.memory import store, strategy_dict  # noqa: F401
+
+
+@pytest.fixture
+def run(store: MemoryStore) -> str:  # noqa: F811
+    return store.create_run(RunConfig(benchmark="sat", n_problems=3, k=2, simulated=True, config={"x": 1}))
+
+
+def solve(store: MemoryStore, run_id: str, idx: int, correct: bool = True) -> int:  # noqa: F811
+    store.start_problem(run_id, idx, f"p{idx}", "text", "SAT")
+    ex = store.record_execution(ExecutionRecord(run_id=run_id, idx=idx, strategy=Strategy.model_validate(
+        strategy_dict()), answer="SAT", correct=correct, cost_usd=0.01, trace={"steps": ["think"]}))
+    store.finish_problem(ProblemResult(run_id=run_id, idx=idx, answer="SAT", correct=correct,
+                                       chosen_execution_id=ex, cost_guide=0.02, cost_executor=0.01))
+    return ex
+
+
+def test_create_run_stores_config_and_status(store: MemoryStore, run: str) -> None:  # noqa: F811
+    row = store.get_run(run)
+    assert (row["status"], row["simulated"], row["config"]) == ("running", True, {"x": 1})
+    store.set_run_status(run, "stopped", error="user stop")
+    assert store.get_run(run)["status"] == "stopped"
+
+
+def test_finish_problem_records_costs_by_role_and_chosen_execution(store: MemoryStore, run: str) -> None:  # noqa: F811
+    ex = solve(store, run, 0)
+    row = store.problem_rows(run).iloc[0]
+    assert row["cost_usd"] == pytest.approx(0.03) and row["cost_guide"] == pytest.approx(0.02)
+    executions = store.executions_for(run, 0)
+    assert executions[0]["execution_id"] == ex and executions[0]["chosen"]
+    assert executions[0]["trace"] == {"steps": ["think"]}
+
+
+def test_finished_indices_lets_a_killed_run_resume(store: MemoryStore, run: str) -> None:  # noqa: F811
+    solve(store, run, 0)
+    solve(store, run, 1)
+    store.start_problem(run, 2, "p2", "text")  # killed here, mid-problem
+    store.record_execution(ExecutionRecord(run_id=run, idx=2, strategy_hash=None, answer="partial"))
+    assert store.finished_indices(run) == {0, 1}
+    store.start_problem(run, 2, "p2", "text")  # the resumed run redoes it
+    assert store.executions_for(run, 2) == []
+    assert [e["stale"] for e in store.executions_for(run, 2, include_stale=True)] == [True]
+
+
+def test_starting_a_finished_problem_is_refused(store: MemoryStore, run: str) -> None:  # noqa: F811
+    solve(store, run, 0)
+    with pytest.raises(ValueError, match="already finished"):
+        store.start_problem(run, 0)
+
+
+def test_problem_rows_carry_running_accuracy_and_cumulative_cost(store: MemoryStore, run: str) -> None:  # noqa: F811
+    solve(store, run, 0, correct=True)
+    solve(store, run, 1, correct=False)
+    df = store.problem_rows(run)
+    assert list(df["running_accuracy"]) == [1.0, 0.5]
+    assert list(df["cumulative_cost"].round(2)) == [0.03, 0.06]
+
+
+def test_list_runs_summarises_progress(store: MemoryStore, run: str) -> None:  # noqa: F811
+    solve(store, run, 0)
+    row = store.list_runs().iloc[0]
+    assert (row["run_id"], row["done"], row["accuracy"]) == (run, 1, 1.0)
+
+
+def test_unknown_run_is_a_key_error(store: MemoryStore) -> None:  # noqa: F811
+    with pytest.raises(KeyError):
+        store.get_run("nope")
+
+
+def test_save_strategy_is_idempotent_by_hash(store: MemoryStore) -> None:  # noqa: F811
+    a = store.save_strategy(Strategy.model_validate(strategy_dict()))
+    b = store.save_strategy(strategy_dict())
+    assert a == b and len(store.list_strategies()) == 1
+    assert store.get_strategy(a).name == "cot"
