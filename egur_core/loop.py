@@ -178,7 +178,7 @@ class EGuRLoop:
         self._emit("answer_chosen", run_id, idx, candidate=chosen, answer=answer, correct=correct)
         consolidation = None
         execution_ids = self._record_executions(run_id, idx, candidates, results, feedback, chosen, exploit)
-        if exploit is None:
+        if exploit is None and candidates:
             consolidation = await self._consolidate(problem, candidates, results, feedback, retrieved, config)
         applied, proposed = self._store_ops(run_id, idx, problem.text, consolidation, config)
         if consolidation is not None:
@@ -301,7 +301,8 @@ def _exploitable(retrieved: Retrieved, rule: ExploitRule):
 
 def _library_view(retrieved: Retrieved) -> list[dict]:
     return [{"entry_id": e.entry_id, "similarity": round(e.similarity, 3), "signature": e.signature[:300],
-             "uses": e.uses, "successes": e.successes, "success_rate": round(e.successes / e.uses, 3) if e.uses else None,
+             "uses": e.uses, "successes": e.successes,
+             "success_rate": round(e.successes / e.uses, 3) if e.uses else None,
              "mean_cost_usd": round(e.total_cost / e.uses, 6) if e.uses else None, "pinned": e.pinned,
              "strategy_name": e.strategy.name, "strategy_hash": e.strategy_hash, "strategy": e.strategy.to_json_dict()}
             for e in retrieved.entries]

@@ -1,0 +1,186 @@
+"""The EGuR loop end to end on the simulated model and an in-memory DuckDB."""
+
+from __future__ import annotations
+
+import asyncio
+
+import duckdb
+import pytest
+
+from egur_core.benchmarks.registry import load_problems
+from egur_core.llm import LLMClient, simulated_settings
+from egur_core.loop import EGuRLoop, ExploitRule, LoopConfig, OpenStore
+from egur_core.memory.store import MemoryStore
+from egur_core.tools.registry import default_registry
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore(duckdb.connect(":memory:"))
+
+
+def run_loop(store, config: LoopConfig, *, problems=None, run_id=None, events=None, on_event=None, seed=1):
+    async def go():
+        client = LLMClient(simulated_settings(seed=seed))
+        try:
+            loop = EGuRLoop(client, default_registry(), OpenStore(store),
+                            on_event=on_event or (events.append if events is not None else None))
+            rid = run_id or loop.start_run(config)
+            outcomes = await loop.run(config, run_id=rid, problems=problems)
+            return rid, outcomes
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def test_every_problem_is_recorded_with_costs_split_by_role(store):
+    run_id, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=6, k=3, seed=1))
+    rows = store.problem_rows(run_id)
+    assert len(rows) == 6 and rows["finished_at"].notna().all()
+    total = rows["cost_guide"] + rows["cost_executor"] + rows["cost_consolidator"]
+    assert (abs(total - rows["cost_usd"]) < 1e-12).all()
+    assert rows.loc[0, "cost_guide"] > 0 and rows.loc[0, "cost_consolidator"] > 0
+
+
+def test_candidates_are_executed_and_one_is_chosen(store):
+    run_id, _ = run_loop(store, LoopConfig(benchmark="sat3", n=1, k=3, seed=1))
+    executions = store.executions_for(run_id, 0)
+    assert len(executions) == 3 and sum(bool(e["chosen"]) for e in executions) == 1
+
+
+def test_the_consolidator_builds_the_library_from_feedback(store):
+    run_loop(store, LoopConfig(benchmark="sat3", n=5, k=3, seed=1))
+    assert len(store.list_entries()) >= 1 and len(store.list_notes()) >= 1
+    assert set(store.op_log(limit=100)["actor"]) >= {"consolidator"}
+
+
+def test_a_proven_entry_is_exploited_without_guide_or_consolidator(store):
+    _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=20, k=3, seed=1,
+                                             exploit=ExploitRule(min_similarity=0.5, min_uses=2)))
+    exploited = [o for o in outcomes if o.exploited]
+    assert exploited, "a proven library entry should be run alone"
+    assert all(o.cost_by_role["guide"] == 0 and o.cost_by_role["consolidator"] == 0 for o in exploited)
+    assert all(o.candidates == 1 for o in exploited)
+
+
+def test_experience_makes_problems_cheaper(store):
+    _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=30, k=3, seed=1))
+    first, last = outcomes[:10], outcomes[-10:]
+    assert sum(o.cost_usd for o in last) < 0.5 * sum(o.cost_usd for o in first)
+
+
+def test_the_chosen_answer_does_not_depend_on_the_label(store):
+    problems = load_problems("sat3", 4, 3)
+    flipped = [p.model_copy(update={"answer": "UNSAT" if p.answer != "UNSAT" else "SAT: 1"}) for p in problems]
+    config = LoopConfig(benchmark="sat3", n=4, k=3, seed=3, exploit=ExploitRule(enabled=False))
+    _, real = run_loop(store, config.model_copy(update={"label": "a"}), problems=problems)
+    fresh = MemoryStore(duckdb.connect(":memory:"))
+    _, fake = run_loop(fresh, config.model_copy(update={"label": "b"}), problems=flipped)
+    assert real[0].answer == fake[0].answer  # same memory at the first problem, different labels
+
+
+def test_review_mode_queues_proposals_instead_of_editing_memory(store):
+    _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=3, k=3, seed=1, review=True))
+    assert store.list_entries().empty and store.list_notes().empty
+    assert len(store.pending_proposals()) == sum(o.ops_proposed for o in outcomes) > 0
+
+
+def test_label_free_mode_learns_from_the_verifier(store):
+    problems = [p.model_copy(update={"answer": ""}) for p in load_problems("sat3", 6, 1)]
+    _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=6, k=3, seed=1, label_free=True), problems=problems)
+    assert len(outcomes) == 6 and len(store.list_entries()) >= 1
+
+
+def test_events_follow_each_problem_in_order(store):
+    events = []
+    run_loop(store, LoopConfig(benchmark="sat3", n=1, k=2, seed=1), events=events)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert kinds[1:-1] == ["problem_started", "candidates_proposed", "execution_finished", "execution_finished",
+                           "answer_chosen", "memory_updated", "problem_finished"]
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_run_resumes_after_its_last_finished_problem(store):
+    config = LoopConfig(benchmark="sat3", n=5, k=2, seed=1)
+
+    def die_on_third(event):
+        if event.kind == "candidates_proposed" and event.idx == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_loop(store, config, on_event=die_on_third)
+    run_id = store.list_runs()["run_id"][0]
+    assert store.get_run(run_id)["status"] == "failed" and store.finished_indices(run_id) == {0, 1}
+    before = store.problem_rows(run_id).query("idx < 2")[["idx", "answer", "cost_usd"]].to_dict("records")
+    _, outcomes = run_loop(store, config, run_id=run_id)
+    assert [o.idx for o in outcomes] == [2, 3, 4]
+    assert store.finished_indices(run_id) == {0, 1, 2, 3, 4}
+    assert store.problem_rows(run_id).query("idx < 2")[["idx", "answer", "cost_usd"]].to_dict("records") == before
+
+
+def test_a_stop_request_ends_the_run_between_problems(store):
+    loop_stop = []
+
+    def stop_after_first(event):
+        if event.kind == "problem_finished":
+            loop_stop[0].set()
+
+    import threading
+
+    flag = threading.Event()
+    loop_stop.append(flag)
+
+    async def go():
+        client = LLMClient(simulated_settings(seed=1))
+        loop = EGuRLoop(client, default_registry(), OpenStore(store), on_event=stop_after_first, stop=flag)
+        config = LoopConfig(benchmark="sat3", n=4, k=2, seed=1)
+        run_id = loop.start_run(config)
+        outcomes = await loop.run(config, run_id=run_id)
+        await client.aclose()
+        return run_id, outcomes
+
+    run_id, outcomes = asyncio.run(go())
+    assert len(outcomes) == 1 and store.get_run(run_id)["status"] == "stopped"
+
+
+class GarbageGuide:
+    """A transport wrapper whose Guide replies are not JSON at all (a broken endpoint)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def handle_async_request(self, request):
+        import json as _json
+
+        import httpx2
+
+        body = _json.loads(await request.aread() or b"{}")
+        if "GUIDE_CONTEXT" in _json.dumps(body.get("messages", [])):
+            reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body.get("model"),
+                     "choices": [{"index": 0, "message": {"role": "assistant", "content": "I refuse {{{"},
+                                  "finish_reason": "stop"}],
+                     "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}}
+            return httpx2.Response(200, json=reply)
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_garbage_guide_reply_fails_that_problem_with_a_reason_and_the_run_goes_on(store):
+    from egur_core.llm.simulated import SimulatedTransport
+
+    async def go():
+        client = LLMClient(simulated_settings(seed=1), transport=GarbageGuide(SimulatedTransport(seed=1)))
+        loop = EGuRLoop(client, default_registry(), OpenStore(store))
+        config = LoopConfig(benchmark="sat3", n=2, k=2, seed=1)
+        outcomes = await loop.run(config, run_id=loop.start_run(config))
+        await client.aclose()
+        return outcomes
+
+    outcomes = asyncio.run(go())
+    assert len(outcomes) == 2 and all(o.answer is None and o.candidates == 0 for o in outcomes)
+    rows = store.problem_rows(store.list_runs()["run_id"][0])
+    assert rows["error"].str.contains("Guide").all() and rows["cost_guide"].gt(0).all()
