@@ -229,6 +229,8 @@ class LLMClient:
                 if not is_n_complaint(err):
                     raise
                 self.no_n_endpoints.add(spec.endpoint)
+        elif n > 1:  # known to ignore n: every sample is its own request, all in flight at once
+            parts += await asyncio.gather(*(self.complete(spec, role, messages, **kw) for _ in range(n)))
         else:
             parts.append(await self.complete(spec, role, messages, **kw))
         have = sum(len(p.texts) for p in parts)

@@ -26,9 +26,10 @@ SIMULATED_MODELS = ("sim-mini", "sim-pro")
 
 
 class SimulatedTransport(httpx2.AsyncBaseTransport):
-    def __init__(self, seed: int = 0, latency_s: float = 0.0):
+    def __init__(self, seed: int = 0, latency_s: float = 0.0, honour_n: bool = True):
         self.seed = seed
         self.latency_s = latency_s
+        self.honour_n = honour_n  # False behaves like Ollama: one choice whatever n asks
         self.requests = 0
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -52,7 +53,7 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
         messages = body.get("messages", [])
         model = body.get("model", "sim-mini")
         temperature = float(body.get("temperature") or 0.0)
-        n = int(body.get("n") or 1)
+        n = int(body.get("n") or 1) if self.honour_n else 1
         max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or 1024)
         digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
         completions = [self._one(messages, model, temperature, max_tokens, digest, i) for i in range(n)]
