@@ -17,6 +17,7 @@ Hold a session per unit of work (a problem, a page render), not for a whole run.
 
 from __future__ import annotations
 
+import atexit
 import re
 import threading
 import time
@@ -71,6 +72,7 @@ class _Shared:
     con: duckdb.DuckDBPyConnection
     refs: int = 0
     write_lock: threading.RLock = field(default_factory=threading.RLock)
+    closer: threading.Timer | None = None  # pending close while the file lingers open
 
 
 _OPEN: dict[str, _Shared] = {}
@@ -82,10 +84,11 @@ class MemoryFile:
 
     def __init__(
         self, path: str | Path, wait_s: float = 30.0, embed: Embed = local_embedding, *,
-        max_entries: int = 500, max_notes: int = 200,
+        max_entries: int = 500, max_notes: int = 200, linger_s: float = 0.5,
     ) -> None:
         self.path = str(Path(path).expanduser().resolve())
         self.wait_s = wait_s
+        self.linger_s = linger_s
         self._embed, self._caps = embed, (max_entries, max_notes)
         self._store: MemoryStore | None = None
         self._store_lock = threading.Lock()
@@ -111,20 +114,45 @@ class MemoryFile:
             shared = _OPEN.get(self.path)
             if shared is None:
                 shared = _OPEN[self.path] = _Shared(self._connect())
+            if shared.closer is not None:
+                shared.closer.cancel()
+                shared.closer = None
             shared.refs += 1
             return shared
 
     def _release(self, shared: _Shared) -> None:
+        """The last session out closes the file, after ``linger_s`` without a new session.
+
+        Back-to-back sessions (the loop's phases of one problem, a page's queries) then share one
+        open, which costs tens of milliseconds; an idle process still lets go within a second."""
         with _OPEN_LOCK:
             shared.refs -= 1
             if shared.refs:
                 return
-            del _OPEN[self.path]
-            with self._store_lock:
-                if self._store is not None and self._store._root is shared.con:
-                    self._store.close()
-                    self._store = None
-            shared.con.close()
+            if self.linger_s <= 0:
+                self._close(shared)
+                return
+            shared.closer = threading.Timer(self.linger_s, self._close_if_idle, args=(shared,))
+            shared.closer.daemon = True
+            shared.closer.start()
+
+    def _close_if_idle(self, shared: _Shared) -> None:
+        with _OPEN_LOCK:
+            if shared.refs == 0 and _OPEN.get(self.path) is shared:
+                self._close(shared)
+
+    def _close(self, shared: _Shared) -> None:
+        """Close now (caller holds ``_OPEN_LOCK``)."""
+        if shared.closer is not None:
+            shared.closer.cancel()
+            shared.closer = None
+        del _OPEN[self.path]
+        with self._store_lock:
+            if self._store is not None and self._store._root is shared.con:
+                self._store.close()
+                self._store = None
+        shared.con.close()
+
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """Connect, retrying with capped exponential backoff while the file is locked elsewhere."""
@@ -142,3 +170,17 @@ class MemoryFile:
                     raise MemoryFileBusy(self.path, pid, command, waited) from None
                 time.sleep(min(delay, max(self.wait_s - waited, 0.01)))
                 delay = min(delay * 2, 1.0)
+
+
+def close_idle_files() -> None:
+    """Close every lingering file now (at exit, or before handing a file to another process)."""
+    with _OPEN_LOCK:
+        for path, shared in list(_OPEN.items()):
+            if shared.refs == 0:
+                if shared.closer is not None:
+                    shared.closer.cancel()
+                del _OPEN[path]
+                shared.con.close()
+
+
+atexit.register(close_idle_files)

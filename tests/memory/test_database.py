@@ -53,12 +53,34 @@ def test_busy_file_names_the_holding_process(db_path: str) -> None:
         holder.wait()
 
 
-def test_the_file_is_released_when_the_last_session_ends(db_path: str) -> None:
-    with MemoryFile(db_path).session() as store:
+def other_process_can_open(db_path: str, retry_s: float) -> subprocess.CompletedProcess:
+    code = ("import duckdb, sys, time\nend = time.monotonic() + float(sys.argv[2])\nwhile True:\n"
+            "    try:\n        duckdb.connect(sys.argv[1]).close(); break\n    except duckdb.IOException:\n"
+            "        if time.monotonic() > end: raise\n        time.sleep(0.05)\n")
+    return subprocess.run([sys.executable, "-c", code, db_path, str(retry_s)], capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_the_file_is_released_at_once_without_linger(db_path: str) -> None:
+    with MemoryFile(db_path, linger_s=0).session() as store:
         store.apply(AddNote(text="x"), actor="person")
-    other = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", db_path],
-                           capture_output=True, text=True, timeout=30)
+    other = other_process_can_open(db_path, retry_s=0)
     assert other.returncode == 0, other.stderr
+
+
+def test_the_file_is_released_shortly_after_the_last_session_ends(db_path: str) -> None:
+    with MemoryFile(db_path, linger_s=0.3).session() as store:
+        store.apply(AddNote(text="x"), actor="person")
+    other = other_process_can_open(db_path, retry_s=5)
+    assert other.returncode == 0, other.stderr
+
+
+def test_back_to_back_sessions_reuse_one_connection(db_path: str) -> None:
+    memory = MemoryFile(db_path, linger_s=5)
+    with memory.session() as first:
+        pass
+    with memory.session() as second:
+        assert second is first
 
 
 def test_threads_share_one_file_without_locking_each_other_out(db_path: str) -> None:
