@@ -143,14 +143,17 @@ class MemoryStore(ReviewMixin, RunsMixin, RetrievalMixin):
     ) -> None:
         """Provenance of what conditioned a problem, and the ``retrievals`` counters."""
         now = utcnow()
-        with self._tx():
-            for kind, items, table, key in (("entry", entries, "library", "entry_id"),
-                                            ("note", notes, "notes", "note_id")):
-                for item in items:
-                    item_id = getattr(item, key)
-                    self._db.execute("INSERT INTO retrievals VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                     [run_id, idx, kind, item_id, item.rank, item.similarity, now])
-                    self._db.execute(f"UPDATE {table} SET retrievals = retrievals + 1 WHERE {key} = ?", [item_id])
+        rows = [[run_id, idx, "entry", e.entry_id, e.rank, e.similarity, now] for e in entries]
+        rows += [[run_id, idx, "note", n.note_id, n.rank, n.similarity, now] for n in notes]
+        if not rows:
+            return
+        with self._tx():  # one statement per table, not one per item: this runs for every problem
+            self._db.executemany("INSERT INTO retrievals VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            for table, key, ids in (("library", "entry_id", [e.entry_id for e in entries]),
+                                    ("notes", "note_id", [n.note_id for n in notes])):
+                if ids:
+                    self._db.execute(f"UPDATE {table} SET retrievals = retrievals + 1 WHERE {key} IN "
+                                     f"({', '.join('?' * len(ids))})", ids)
 
     # -- browsing -------------------------------------------------------------------------------
     def list_entries(
