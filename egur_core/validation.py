@@ -11,7 +11,7 @@ import json
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .strategy import (
     PROBLEM_VAR,
@@ -29,6 +29,9 @@ from .strategy import (
     step_writes,
 )
 from .templates import template_references
+
+
+_STEP: TypeAdapter = TypeAdapter(Step)
 
 
 class ValidationIssue(BaseModel):
@@ -78,9 +81,51 @@ def validate_strategy(
     try:
         strategy = Strategy.model_validate(data)
     except ValidationError as exc:
-        return None, [_issue_from_pydantic(err) for err in exc.errors()]
+        shape_issues = [_issue_from_pydantic(err) for err in exc.errors()]
+        return None, shape_issues + _salvaged_program_issues(data, known_tools, known_models, shape_issues)
     issues = list(_ProgramChecker(known_tools, known_models).check(strategy))
     return strategy, issues
+
+
+def _salvaged_program_issues(data: dict[str, Any], known_tools, known_models,
+                             already: list[ValidationIssue]) -> list[ValidationIssue]:
+    """Program checks over the steps that did parse, so one bad field does not hide every other problem.
+
+    Variables an unparsable step would have written count as written (no false alarms downstream)."""
+    raw_steps = data.get("steps")
+    if not isinstance(raw_steps, list):
+        return []
+    parsed: list[tuple[int, Step]] = []
+    defined = {PROBLEM_VAR}
+    found: list[ValidationIssue] = []
+    for index, raw in enumerate(raw_steps):
+        try:
+            parsed.append((index, _STEP.validate_python(raw)))
+            continue
+        except ValidationError:
+            pass
+        if isinstance(raw, dict):
+            found += _raw_template_issues(raw, f"$.steps[{index}]", defined)
+            defined |= {str(raw[k]) for k in ("out", "flag", "feedback") if isinstance(raw.get(k), str)}
+    checker = _ProgramChecker(known_tools, known_models)
+    found += list(checker.check_steps(parsed, "$.steps", {PROBLEM_VAR} | defined, final=False))
+    if not any(isinstance(raw, dict) and raw.get("op") == "answer" for raw in raw_steps):
+        found.append(ValidationIssue(path="$.steps", message="no 'answer' step at the top level: nothing would be returned"))
+    seen = {(i.path, i.message) for i in already}
+    return [i for i in found if (i.path, i.message) not in seen]
+
+
+def _raw_template_issues(raw: dict[str, Any], here: str, defined: set[str]) -> list[ValidationIssue]:
+    """Read-before-write checks on a step that failed to parse, straight from its JSON."""
+    issues = []
+    for field in ("system", "prompt", "input"):
+        template = raw.get(field)
+        if isinstance(template, str):
+            for name, optional in template_references(template):
+                if not optional and name not in defined:
+                    issues.append(ValidationIssue(path=f"{here}.{field}", message=(
+                        f"reads '{{{name}}}' before any step writes it (use '{{{name}?}}' if it may be unset)")))
+    return issues
 
 
 def _issue_from_pydantic(err: Any) -> ValidationIssue:
@@ -121,14 +166,19 @@ class _ProgramChecker:
         self.seen_ids: set[str] = set()
 
     def check(self, strategy: Strategy) -> Iterable[ValidationIssue]:
-        defined = {PROBLEM_VAR}
-        yield from self._check_block(strategy.steps, "$.steps", defined)
-        if not any(isinstance(s, AnswerStep) for s in strategy.steps):
-            yield ValidationIssue(path="$.steps", message="no 'answer' step at the top level: nothing would be returned")
+        yield from self.check_steps(list(enumerate(strategy.steps)), "$.steps", {PROBLEM_VAR}, final=True)
 
-    def _check_block(self, steps: list[Step], path: str, defined: set[str]) -> Iterable[ValidationIssue]:
-        ids_in_block = [s.id for s in steps]
-        for index, step in enumerate(steps):
+    def check_steps(self, steps: list[tuple[int, Step]], path: str, defined: set[str],
+                    final: bool) -> Iterable[ValidationIssue]:
+        """``final``: every step is present, so a missing answer step is really missing."""
+        yield from self._check_block(steps, path, defined)
+        if final and not any(isinstance(s, AnswerStep) for _, s in steps):
+            yield ValidationIssue(path=path, message="no 'answer' step at the top level: nothing would be returned")
+
+    def _check_block(self, numbered: list[tuple[int, Step]], path: str,
+                     defined: set[str]) -> Iterable[ValidationIssue]:
+        ids_in_block = [s.id for _, s in numbered]
+        for position, (index, step) in enumerate(numbered):
             here = f"{path}[{index}]"
             if step.id in self.seen_ids:
                 yield ValidationIssue(path=f"{here}.id", message=f"duplicate step id '{step.id}'")
@@ -136,12 +186,12 @@ class _ProgramChecker:
             yield from self._check_reads(step, here, defined)
             yield from self._check_catalogue(step, here)
             if isinstance(step, BranchStep):
-                yield from self._check_branch(step, here, ids_in_block, index)
+                yield from self._check_branch(step, here, ids_in_block, position)
             if isinstance(step, VerifyStep):
                 yield from self._check_verify(step, here)
             if isinstance(step, LoopStep):
                 inner = set(defined)
-                yield from self._check_block(step.body, f"{here}.body", inner)
+                yield from self._check_block(list(enumerate(step.body)), f"{here}.body", inner)
                 if step.until and step.until not in inner:
                     yield ValidationIssue(
                         path=f"{here}.until", message=f"'{step.until}' is never set inside the loop body"

@@ -150,3 +150,15 @@ def test_shipped_example_strategies_are_valid(example_strategies):
     for path, data in example_strategies.items():
         _, issues = validate_strategy(data, TOOLS, MODELS)
         assert issues == [], (path, issues)
+
+
+def test_a_shape_error_does_not_hide_program_problems_elsewhere():
+    bad_temperature = {**LLM, "temperature": 5, "prompt": "{question}"}
+    found = issues_of(strategy(bad_temperature, {"id": "t", "op": "tool", "tool": "nope", "input": "{r}", "out": "o"}))
+    paths = {p for p, _ in found}
+    assert {"$.steps[0].temperature", "$.steps[0].prompt", "$.steps[1].tool", "$.steps"} <= paths
+
+
+def test_variables_of_an_unparsable_step_do_not_raise_false_alarms():
+    bad = {**LLM, "temperature": 5}
+    assert {p for p, _ in issues_of(strategy(bad, ANSWER))} == {"$.steps[0].temperature"}

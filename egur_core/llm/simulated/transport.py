@@ -56,7 +56,8 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
         n = int(body.get("n") or 1) if self.honour_n else 1
         max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or 1024)
         digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
-        completions = [self._one(messages, model, temperature, max_tokens, digest, i) for i in range(n)]
+        schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
+        completions = [self._one(messages, model, temperature, max_tokens, digest, i, schema) for i in range(n)]
         prompt_tokens = estimate_tokens("".join(str(m.get("content") or "") for m in messages))
         return {
             "id": f"chatcmpl-sim-{digest[:12]}",
@@ -76,7 +77,7 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
         }
 
     def _one(self, messages: list[dict], model: str, temperature: float, max_tokens: int, digest: str,
-             index: int) -> executor.Completion:
+             index: int, schema: dict | None = None) -> executor.Completion:
         sample = index if temperature > 0 else 0
         rng = random.Random(f"{self.seed}|{model}|{digest}|{temperature}|{sample}")
         if meta.is_guide(messages):
@@ -85,9 +86,21 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
         if meta.is_consolidator(messages):
             text = meta.consolidator_reply(messages)
             return executor.Completion(text=text, completion_tokens=estimate_tokens(text) + 150)
+        if schema is not None:  # some other structured request (e.g. a connection test): a minimal valid reply
+            text = json.dumps(minimal_instance(schema))
+            return executor.Completion(text=text, completion_tokens=estimate_tokens(text))
         request = executor.ExecutorRequest(model=model, messages=messages, temperature=temperature,
                                            max_tokens=max_tokens, rng=rng)
         return executor.complete(request)
+
+
+def minimal_instance(schema: dict) -> object:
+    """The smallest value that satisfies a simple JSON Schema (required fields only)."""
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: minimal_instance(props.get(name, {})) for name in schema.get("required", [])}
+    return {"string": "ok", "integer": 0, "number": 0, "boolean": True, "array": []}.get(kind, None)
 
 
 def _embeddings(body: dict) -> dict:
