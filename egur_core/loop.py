@@ -39,6 +39,8 @@ class ExploitRule(BaseModel):
     min_similarity: float = Field(0.9, ge=0, le=1)
     min_uses: int = Field(3, ge=1)
     min_success_rate: float = Field(0.75, ge=0, le=1)
+    explore_every: int = Field(8, ge=0, description="ask the Guide anyway on every n-th exploitable problem, "
+                               "so a cheaper or better strategy can still be found (0: never)")
 
 
 class LoopConfig(BaseModel):
@@ -102,6 +104,7 @@ class EGuRLoop:
         self.on_event = on_event or (lambda event: None)
         self.stop = stop or threading.Event()
         self.known_tools = set(tools.names())
+        self.exploitable_seen = 0
         self.known_models = llm.settings.known_aliases()
 
     # -- a whole run ---------------------------------------------------------------------------------
@@ -154,7 +157,7 @@ class EGuRLoop:
             store.record_retrievals(run_id, idx, retrieved.entries, retrieved.notes)
         self._emit("problem_started", run_id, idx, problem_id=problem.id, retrieved_entries=len(retrieved.entries),
                    retrieved_notes=len(retrieved.notes))
-        exploit = _exploitable(retrieved, config.exploit)
+        exploit = self._exploit_or_explore(retrieved, config.exploit)
         guide = GuideOutcome()
         if exploit is not None:
             candidates = [ProposedCandidate(index=0, strategy=exploit.strategy, from_library=exploit.entry_id,
@@ -189,6 +192,15 @@ class EGuRLoop:
         outcome.ops_applied, outcome.ops_proposed = applied, proposed
         self._emit("problem_finished", run_id, idx, **outcome.model_dump(exclude={"idx"}))
         return outcome
+
+    def _exploit_or_explore(self, retrieved: Retrieved, rule: ExploitRule):
+        entry = _exploitable(retrieved, rule)
+        if entry is None:
+            return None
+        self.exploitable_seen += 1
+        if rule.explore_every and self.exploitable_seen % rule.explore_every == 0:
+            return None
+        return entry
 
     async def _ask_guide(self, problem: Problem, config: LoopConfig, retrieved: Retrieved) -> GuideOutcome:
         settings = self.llm.settings
@@ -290,13 +302,14 @@ class EGuRLoop:
 
 
 def _exploitable(retrieved: Retrieved, rule: ExploitRule):
+    """The best proven entry (highest success rate, then cheapest) among the similar ones, or None."""
     if not rule.enabled:
         return None
-    for entry in retrieved.entries:
-        rate = entry.successes / entry.uses if entry.uses else 0.0
-        if entry.similarity >= rule.min_similarity and entry.uses >= rule.min_uses and rate >= rule.min_success_rate:
-            return entry
-    return None
+    proven = [e for e in retrieved.entries if e.similarity >= rule.min_similarity and e.uses >= rule.min_uses
+              and e.successes / e.uses >= rule.min_success_rate]
+    if not proven:
+        return None
+    return max(proven, key=lambda e: (e.successes / e.uses, -e.total_cost / e.uses, e.similarity))
 
 
 def _library_view(retrieved: Retrieved) -> list[dict]:

@@ -184,3 +184,21 @@ def test_a_garbage_guide_reply_fails_that_problem_with_a_reason_and_the_run_goes
     assert len(outcomes) == 2 and all(o.answer is None and o.candidates == 0 for o in outcomes)
     rows = store.problem_rows(store.list_runs()["run_id"][0])
     assert rows["error"].str.contains("Guide").all() and rows["cost_guide"].gt(0).all()
+
+
+def test_exploitation_still_explores_every_nth_time(store):
+    rule = ExploitRule(min_similarity=0.5, min_uses=2, explore_every=3)
+    _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=24, k=3, seed=1, exploit=rule))
+    first = next(i for i, o in enumerate(outcomes) if o.exploited)
+    later = outcomes[first:]
+    assert any(not o.exploited for o in later), "every 3rd exploitable problem should go to the Guide"
+    assert sum(o.exploited for o in later) >= len(later) // 2
+
+
+def test_the_best_proven_entry_is_the_one_exploited(store):
+    run_loop(store, LoopConfig(benchmark="sat3", n=30, k=3, seed=1))
+    exploited = store._df("SELECT e.strategy_hash, count(*) n FROM executions e WHERE exploited GROUP BY 1 "
+                          "ORDER BY n DESC")
+    entries = store.list_entries().query("uses >= 3")
+    best = entries.sort_values(["success_rate", "mean_cost"], ascending=[False, True]).iloc[0]
+    assert exploited.iloc[0]["strategy_hash"] == best["strategy_hash"]
