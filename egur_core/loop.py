@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from .benchmarks.base import Problem
-from .benchmarks.registry import load_problems, score_prediction
+from .benchmarks.registry import get_benchmark, load_problems, score_prediction
 from .consolidator import consolidate, consolidator_messages
 from .events import LoopEvent
 from .guide import GuideOutcome, ProposedCandidate, guide_messages, propose_strategies
@@ -110,6 +110,8 @@ class EGuRLoop:
     # -- a whole run ---------------------------------------------------------------------------------
 
     def start_run(self, config: LoopConfig) -> str:
+        """Record a new run; an unknown benchmark is refused before anything is written."""
+        get_benchmark(config.benchmark)
         settings = self.llm.settings
         with self.memory.session() as store:
             return store.create_run(RunConfig(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-COMMAND_MODULES = ("strategy", "run", "memory", "bench", "report")
+COMMAND_MODULES = ("strategy", "run", "memory", "bench", "report", "cache")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,9 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Expected failures (a busy or corrupt file, bad settings, an unreachable endpoint)
+    print one clear line; set EGUR_DEBUG=1 to see the traceback instead."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except (ValueError, KeyError, OSError, RuntimeError) as exc:
+        if os.environ.get("EGUR_DEBUG"):
+            raise
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

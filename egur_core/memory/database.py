@@ -18,6 +18,7 @@ Hold a session per unit of work (a problem, a page render), not for a whole run.
 from __future__ import annotations
 
 import atexit
+import os
 import re
 import threading
 import time
@@ -129,12 +130,33 @@ class MemoryFile:
             shared.refs -= 1
             if shared.refs:
                 return
-            if self.linger_s <= 0:
+            if self.linger_s <= 0 or self._others_waiting():
                 self._close(shared)
                 return
             shared.closer = threading.Timer(self.linger_s, self._close_if_idle, args=(shared,))
             shared.closer.daemon = True
             shared.closer.start()
+
+    def _wait_marker(self) -> Path:
+        return Path(f"{self.path}.wait-{os.getpid()}")
+
+    def _others_waiting(self) -> bool:
+        """Another process left a marker saying it waits for this file: let go now, don't linger.
+
+        This is what keeps two lingering processes (a dashboard polling, a CLI run) from starving
+        each other: DuckDB's lock has no queue, so the waiter asks through the file system."""
+        for marker in Path(self.path).parent.glob(Path(self.path).name + ".wait-*"):
+            pid = marker.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                os.kill(int(pid), 0)
+                return True
+            except ProcessLookupError:
+                marker.unlink(missing_ok=True)  # left behind by a process that died waiting
+            except PermissionError:
+                return True
+        return False
 
     def _close_if_idle(self, shared: _Shared) -> None:
         with _OPEN_LOCK:
@@ -158,18 +180,23 @@ class MemoryFile:
         """Connect, retrying with capped exponential backoff while the file is locked elsewhere."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         start, delay = time.monotonic(), 0.05
-        while True:
-            try:
-                return duckdb.connect(self.path)
-            except duckdb.Error as exc:
-                if not is_lock_error(exc):
-                    raise
-                waited = time.monotonic() - start
-                if waited >= self.wait_s:
-                    pid, command = lock_holder(str(exc))
-                    raise MemoryFileBusy(self.path, pid, command, waited) from None
-                time.sleep(min(delay, max(self.wait_s - waited, 0.01)))
-                delay = min(delay * 2, 1.0)
+        marker = self._wait_marker()
+        try:
+            while True:
+                try:
+                    return duckdb.connect(self.path)
+                except duckdb.Error as exc:
+                    if not is_lock_error(exc):
+                        raise
+                    marker.touch()
+                    waited = time.monotonic() - start
+                    if waited >= self.wait_s:
+                        pid, command = lock_holder(str(exc))
+                        raise MemoryFileBusy(self.path, pid, command, waited) from None
+                    time.sleep(min(delay, max(self.wait_s - waited, 0.01)))
+                    delay = min(delay * 2, 0.5)
+        finally:
+            marker.unlink(missing_ok=True)
 
 
 def close_idle_files() -> None:

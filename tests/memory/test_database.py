@@ -110,3 +110,20 @@ def test_lock_holder_parses_duckdbs_message() -> None:
     message = ('IO Error: Could not set lock on file "/x.duckdb": Conflicting lock is held in '
                '/usr/bin/python3 (PID 999999999). See also https://duckdb.org/docs')
     assert lock_holder(message) == (999999999, "/usr/bin/python3")
+
+
+def test_a_lingering_process_lets_go_when_another_one_waits(db_path: str) -> None:
+    code = ("import sys, time\nfrom egur_core.memory.database import MemoryFile\n"
+            "m = MemoryFile(sys.argv[1], linger_s=30)\nend = time.monotonic() + 20\n"
+            "while time.monotonic() < end:\n    with m.session() as s:\n        s.list_runs()\n"
+            "    time.sleep(0.1)\n")
+    busy = subprocess.Popen([sys.executable, "-c", code, db_path])
+    try:
+        time.sleep(1.5)  # let it open the file and start lingering
+        started = time.monotonic()
+        with MemoryFile(db_path, wait_s=10, linger_s=0).session() as store:
+            store.apply(AddNote(text="got in"), actor="person")
+        assert time.monotonic() - started < 5
+    finally:
+        busy.kill()
+        busy.wait()

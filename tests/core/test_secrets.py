@@ -1,0 +1,45 @@
+"""An API key is never written to the memory file, a report, an export or a log line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from pydantic import SecretStr
+
+from egur_core.llm import LLMClient, simulated_settings
+from egur_core.loop import EGuRLoop, LoopConfig
+from egur_core.memory.database import MemoryFile, close_idle_files
+from egur_core.memory.transfer import export_memory
+from egur_core.run_report import run_report
+from egur_core.tools.registry import default_registry
+
+SECRET = "sk-test-DO-NOT-LEAK-4242"
+
+
+def test_the_api_key_never_reaches_disk_or_logs(tmp_path, caplog):
+    settings = simulated_settings(seed=1)
+    settings.endpoints["default"].api_key = SecretStr(SECRET)
+    memory = MemoryFile(tmp_path / "m.duckdb", linger_s=0)
+    caplog.set_level(logging.DEBUG)
+
+    async def go():
+        client = LLMClient(settings)
+        loop = EGuRLoop(client, default_registry(), memory)
+        config = LoopConfig(benchmark="sat3", n=2, k=2, seed=1)
+        run_id = loop.start_run(config)
+        await loop.run(config, run_id=run_id)
+        await client.aclose()
+        return run_id
+
+    run_id = asyncio.run(go())
+    with memory.session() as store:
+        report = json.dumps(run_report(store, run_id), default=str)
+        export_memory(store, tmp_path / "export.json")
+    close_idle_files()
+    assert SECRET not in report
+    assert SECRET.encode() not in (tmp_path / "m.duckdb").read_bytes()
+    assert SECRET not in (tmp_path / "export.json").read_text()
+    assert SECRET not in caplog.text
+    assert SECRET not in json.dumps(settings.safe_dict())
