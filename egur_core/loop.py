@@ -183,6 +183,7 @@ class EGuRLoop:
         self._emit("answer_chosen", run_id, idx, candidate=chosen, answer=answer, correct=correct)
         consolidation = None
         execution_ids = self._record_executions(run_id, idx, candidates, results, feedback, chosen, exploit)
+        self._record_rejected(run_id, idx, guide)
         if exploit is None and candidates:
             consolidation = await self._consolidate(problem, candidates, results, feedback, retrieved, config)
         applied, proposed = self._store_ops(run_id, idx, problem.text, consolidation, config)
@@ -246,6 +247,18 @@ class EGuRLoop:
                 if candidate.from_library is not None and ok is not None:
                     store.record_entry_outcome(candidate.from_library, bool(ok), result.cost_usd)
         return ids
+
+    def _record_rejected(self, run_id: str, idx: int, guide: GuideOutcome) -> None:
+        """Candidates the Guide wrote that failed validation: kept, with their issues, for inspection."""
+        rejected = [c for c in guide.candidates if c.strategy is None]
+        if not rejected:
+            return
+        with self.memory.session() as store:
+            for candidate in rejected:
+                issues = [str(issue) for issue in candidate.issues]
+                store.record_execution(ExecutionRecord(
+                    run_id=run_id, idx=idx, candidate=candidate.index, rationale=candidate.rationale, ok=False,
+                    error="invalid strategy: " + "; ".join(issues), trace={"raw": candidate.raw, "issues": issues}))
 
     def _store_ops(self, run_id: str, idx: int, problem_text: str, consolidation,
                    config: LoopConfig) -> tuple[int, int]:

@@ -202,3 +202,43 @@ def test_the_best_proven_entry_is_the_one_exploited(store):
     entries = store.list_entries().query("uses >= 3")
     best = entries.sort_values(["success_rate", "mean_cost"], ascending=[False, True]).iloc[0]
     assert exploited.iloc[0]["strategy_hash"] == best["strategy_hash"]
+
+
+class OneBadCandidate:
+    """Wraps the simulated transport so the Guide's second candidate has an out-of-range temperature."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def handle_async_request(self, request):
+        import json as _json
+
+        import httpx2
+
+        response = await self.inner.handle_async_request(request)
+        body = _json.loads(response.content)
+        content = body.get("choices", [{}])[0].get("message", {}).get("content") or ""
+        if content.startswith('{"candidates"'):
+            reply = _json.loads(content)
+            reply["candidates"][1]["strategy"]["steps"][0]["temperature"] = 7
+            body["choices"][0]["message"]["content"] = _json.dumps(reply)
+        return httpx2.Response(200, json=body)
+
+
+def test_invalid_candidates_are_dropped_but_recorded_with_their_issues(store):
+    from egur_core.llm.simulated import SimulatedTransport
+
+    async def go():
+        client = LLMClient(simulated_settings(seed=1), transport=OneBadCandidate(SimulatedTransport(seed=1)))
+        loop = EGuRLoop(client, default_registry(), OpenStore(store))
+        config = LoopConfig(benchmark="sat3", n=1, k=3, seed=1)
+        run_id = loop.start_run(config)
+        await loop.run(config, run_id=run_id)
+        await client.aclose()
+        return run_id
+
+    run_id = asyncio.run(go())
+    executions = store.executions_for(run_id, 0)
+    rejected = [e for e in executions if e["strategy_hash"] is None]
+    assert len(executions) == 3 and len(rejected) == 1
+    assert "temperature" in rejected[0]["error"] and rejected[0]["ok"] is False
