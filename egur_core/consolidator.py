@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from .memory.ops import MemoryOp, MergeEntries, MergeNotes, OpList
-from .role_calls import StructuredModel, UsageTotals, context_block
+from .role_calls import StructuredModel, UsageTotals, call_role, context_block
 from .validation import validate_strategy
 
 CONSOLIDATOR_MARKER = "You are the Consolidator of an experience-guided reasoning system."
@@ -29,7 +29,6 @@ class ConsolidationOutcome(UsageTotals):
     ops: list[MemoryOp] = Field(default_factory=list)
     dropped: list[str] = Field(default_factory=list, description="ops refused, with the reason")
     summary: str = ""
-    error: str | None = None
 
 
 def consolidator_messages(problem: str, benchmark: str, candidates: list[dict], library: list[dict],
@@ -64,17 +63,12 @@ async def consolidate(
     max_ops: int = 8,
 ) -> ConsolidationOutcome:
     outcome = ConsolidationOutcome()
-    try:
-        reply = await llm.structured(messages, ConsolidatorReply, alias=alias, role="consolidator", max_tokens=3000)
-    except Exception as exc:  # noqa: BLE001
-        outcome.error = f"Consolidator call failed: {exc}"
+    reply = await call_role(llm, messages, ConsolidatorReply, outcome, alias=alias, role="consolidator",
+                            max_tokens=3000)
+    if reply is None:
         return outcome
-    outcome.add(reply.result)
-    if reply.value is None:
-        outcome.error = f"Consolidator reply unusable: {reply.error}"
-        return outcome
-    outcome.summary = reply.value.summary
-    for raw in reply.value.ops[:max_ops]:
+    outcome.summary = reply.summary
+    for raw in reply.ops[:max_ops]:
         op, reason = _checked_op(raw, shown_entries, shown_notes)
         if op is None:
             outcome.dropped.append(reason)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .role_calls import StructuredModel, UsageTotals, context_block
+from .role_calls import StructuredModel, UsageTotals, call_role, context_block
 from .strategy import STEP_KINDS
 from .strategy import Strategy as StrategyModel
 from .validation import ValidationIssue, validate_strategy
@@ -55,7 +55,6 @@ class ProposedCandidate(BaseModel):
 
 class GuideOutcome(UsageTotals):
     candidates: list[ProposedCandidate] = Field(default_factory=list)
-    error: str | None = None
 
     @property
     def valid(self) -> list[ProposedCandidate]:
@@ -89,16 +88,10 @@ async def propose_strategies(
 ) -> GuideOutcome:
     """Ask the Guide; validate each candidate; never raise for a bad reply."""
     outcome = GuideOutcome()
-    try:
-        reply = await llm.structured(messages, GuideReply, alias=alias, role="guide", max_tokens=max_tokens)
-    except Exception as exc:  # noqa: BLE001 - an endpoint failure is recorded, the run goes on
-        outcome.error = f"Guide call failed: {exc}"
+    reply = await call_role(llm, messages, GuideReply, outcome, alias=alias, role="guide", max_tokens=max_tokens)
+    if reply is None:
         return outcome
-    outcome.add(reply.result)
-    if reply.value is None:
-        outcome.error = f"Guide reply unusable: {reply.error}"
-        return outcome
-    for index, plan in enumerate(reply.value.candidates[:k]):
+    for index, plan in enumerate(reply.candidates[:k]):
         strategy, issues = validate_strategy(plan.strategy, known_tools, known_models)
         outcome.candidates.append(ProposedCandidate(
             index=index, rationale=plan.rationale, raw=plan.strategy, issues=issues,

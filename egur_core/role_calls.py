@@ -22,6 +22,7 @@ class UsageTotals(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     calls: int = 0
+    error: str | None = None
 
     def add(self, result: Any) -> None:
         """Add a ``ChatResult`` (or nothing, when the call never produced one)."""
@@ -49,3 +50,21 @@ def parse_context(messages: list[dict], header: str) -> dict[str, Any] | None:
             except json.JSONDecodeError:
                 return None
     return None
+
+
+async def call_role(llm: StructuredModel, messages: list[dict], schema: type[BaseModel], outcome: UsageTotals, *,
+                    alias: str, role: str, max_tokens: int) -> Any | None:
+    """One structured call for a role: the parsed reply, or None with ``outcome.error`` set.
+
+    Never raises: an endpoint failure or an unusable reply is that problem's recorded error, and
+    the run goes on. Usage is added to ``outcome`` either way."""
+    label = role.capitalize()
+    try:
+        reply = await llm.structured(messages, schema, alias=alias, role=role, max_tokens=max_tokens)
+    except Exception as exc:  # noqa: BLE001
+        outcome.error = f"{label} call failed: {exc}"
+        return None
+    outcome.add(reply.result)
+    if reply.value is None:
+        outcome.error = f"{label} reply unusable: {reply.error}"
+    return reply.value
