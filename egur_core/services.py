@@ -40,8 +40,10 @@ def build_tools() -> ToolRegistry:
     return default_registry()
 
 
-def open_memory(path: str | Path = DEFAULT_DB, wait_s: float = 30.0) -> MemoryFile:
-    return MemoryFile(path, wait_s=wait_s)
+def open_memory(path: str | Path = DEFAULT_DB, wait_s: float = 30.0, max_entries: int = 500,
+                max_notes: int = 200) -> MemoryFile:
+    """The memory file; the caps bound the library and the notes (the least useful unpinned go first)."""
+    return MemoryFile(path, wait_s=wait_s, max_entries=max_entries, max_notes=max_notes)
 
 
 def describe_models(settings: Settings) -> str:

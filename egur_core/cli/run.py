@@ -29,12 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--label-free", action="store_true", help="learn from verifiers/agreement, not labels")
     parser.add_argument("--no-exploit", action="store_true", help="always ask the Guide")
     parser.add_argument("--report", metavar="FILE.json", help="write per-problem records and the configuration")
+    parser.add_argument("--max-entries", type=int, default=500, help="library size cap (default 500)")
+    parser.add_argument("--max-notes", type=int, default=200, help="notes size cap (default 200)")
     parser.add_argument("--quiet", action="store_true", help="no per-problem progress lines")
     parser.set_defaults(handler=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    memory = open_memory(args.db)
+    memory = open_memory(args.db, max_entries=args.max_entries, max_notes=args.max_notes)
     if args.resume:
         with memory.session() as store:
             run = store.get_run(args.resume)
