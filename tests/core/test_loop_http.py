@@ -1,0 +1,62 @@
+"""The loop over a real HTTP endpoint (a local OpenAI-compatible server), not the simulated model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import duckdb
+import pytest
+
+from egur_core.benchmarks.registry import load_problems
+from egur_core.llm import LLMClient
+from egur_core.loop import EGuRLoop, LoopConfig, OpenStore
+from egur_core.memory.store import MemoryStore
+from egur_core.tools.registry import default_registry
+from tests.fakes.openai_server import FakeOpenAIServer, settings_for
+
+SOLVER = {"name": "solver", "steps": [{"id": "s", "op": "tool", "tool": "sat_solver", "input": "{problem}",
+                                       "out": "r"}, {"id": "f", "op": "answer", "from": "r"}]}
+GUESS = {"name": "guess", "steps": [{"id": "a", "op": "llm", "model": "small", "prompt": "{problem}", "out": "r"},
+                                    {"id": "f", "op": "answer", "from": "r"}]}
+
+
+def run_one(server: FakeOpenAIServer, store: MemoryStore):
+    problem = load_problems("sat3", 1, 4)[0]
+
+    async def go():
+        client = LLMClient(settings_for(server))
+        loop = EGuRLoop(client, default_registry(), OpenStore(store))
+        config = LoopConfig(benchmark="sat3", n=1, k=2, seed=4)
+        outcomes = await loop.run(config, run_id=loop.start_run(config), problems=[problem])
+        await client.aclose()
+        return outcomes[0]
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("family", ["strict", "json_object_only", "text_only", "no_usage"])
+def test_a_problem_runs_end_to_end_over_http(family):
+    store = MemoryStore(duckdb.connect(":memory:"))
+    with FakeOpenAIServer(family) as server:
+        server.push_reply({"candidates": [{"rationale": "solver", "strategy": SOLVER},
+                                          {"rationale": "guess", "strategy": GUESS}]})
+        server.push_reply("UNSAT")  # the executor's guess
+        server.push_reply({"summary": "cache the solver", "ops": [
+            {"op": "add_entry", "signature": "3-SAT in DIMACS", "strategy": SOLVER, "benchmark": "sat3"}]})
+        outcome = run_one(server, store)
+        sent = server.chat_requests()
+    assert outcome.correct is True and outcome.chosen_strategy == "solver"
+    assert outcome.cost_by_role["guide"] > 0 and outcome.cost_by_role["consolidator"] > 0
+    assert store.list_entries()["strategy_name"].tolist() == ["solver"]
+    guide_request = json.dumps(sent[0]["messages"])
+    assert "GUIDE_CONTEXT" in guide_request and "sat_solver" in guide_request
+
+
+def test_an_endpoint_that_keeps_failing_fails_the_problem_not_the_run():
+    store = MemoryStore(duckdb.connect(":memory:"))
+    with FakeOpenAIServer("server_error", fail_times=None) as server:
+        outcome = run_one(server, store)
+    assert outcome.answer is None and outcome.candidates == 0
+    [row] = store.problem_rows(store.list_runs()["run_id"][0]).to_dict("records")
+    assert "Guide call failed" in row["error"] and row["finished_at"] is not None
