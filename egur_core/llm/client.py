@@ -22,6 +22,7 @@ import openai
 from pydantic import BaseModel
 
 from ..embedding import local_embedding
+from .cache import CachedReply, ResponseCache, endpoint_identity
 from .config import EndpointConfig, ModelSpec, Settings
 from .errors import OPENAI_BASE_URL, LLMError, apply_quirks, is_n_complaint, param_quirk, to_llm_error
 from .pricing import Usage, estimate_prompt_tokens, estimate_tokens, price_cost, sum_usage
@@ -86,8 +87,9 @@ class LLMClient:
     """Async, shareable by concurrent tasks; one SDK client per endpoint, built lazily per event loop."""
 
     def __init__(self, settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None,
-                 on_call: Callable[[CallRecord], None] | None = None):
+                 on_call: Callable[[CallRecord], None] | None = None, cache: ResponseCache | None = None):
         self.settings = settings
+        self.cache = cache  # record/replay of replies (egur_core.llm.cache); None: always call the model
         self._transport = transport
         self._on_call = on_call
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
@@ -154,10 +156,16 @@ class LLMClient:
             params["n"] = n
         if response_format is not None:
             params["response_format"] = response_format
+        ticket = self.cache.claim(endpoint_identity(self.settings, spec.endpoint), params) if self.cache else None
+        if ticket is not None and ticket.hit is not None:
+            return self._replay(ticket.hit, spec, role, structured_mode)
         key = (spec.endpoint, spec.model)
         while True:
             try:
-                return await self._complete_once(spec, role, messages, params, structured_mode)
+                result = await self._complete_once(spec, role, messages, params, structured_mode)
+                if ticket is not None:
+                    ticket.save(result)
+                return result
             except LLMError as err:
                 quirk = param_quirk(err)
                 if quirk is None or quirk in self.model_quirks.get(key, set()):
@@ -193,6 +201,16 @@ class LLMClient:
                                 latency_s=latency, ok=True, structured_mode=structured_mode))
         return ChatResult(texts=texts, finish_reasons=reasons, usage=usage, cost_usd=cost, latency_s=latency,
                           model=spec.model, alias=spec.alias, role=role)
+
+    def _replay(self, hit: CachedReply, spec: ModelSpec, role: str, structured_mode: str | None) -> ChatResult:
+        """A cached reply, replayed exactly: the billing record says $0 and ``cached`` (nothing was paid), while
+        the result keeps the recorded list cost, because strategies and the Consolidator act on cost (budgets,
+        "cheapest right strategy") and a replay that saw $0 would take different decisions."""
+        self._report(CallRecord(role=role, alias=spec.alias, model=spec.model, usage=hit.usage, cost_usd=0.0,
+                                latency_s=0.0, ok=True, structured_mode=structured_mode, cached=True))
+        return ChatResult(texts=list(hit.texts), finish_reasons=list(hit.finish_reasons), usage=hit.usage,
+                          cost_usd=hit.cost_usd, latency_s=0.0, model=hit.model or spec.model, alias=spec.alias,
+                          role=role)
 
     @staticmethod
     def _choices(completion: Any) -> tuple[list[str], list[str]]:

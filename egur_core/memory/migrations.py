@@ -121,6 +121,33 @@ def m004_entry_example(con: duckdb.DuckDBPyConnection, dim: int) -> None:
     con.execute("ALTER TABLE library ADD COLUMN example VARCHAR DEFAULT ''")
 
 
+@migration
+def m005_response_cache(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    """Model replies keyed by request (the i-th identical request in a session is ``occurrence`` i),
+    so a bench can be replayed exactly at zero cost (``egur_core.llm.cache``)."""
+    _run(con, """
+    CREATE TABLE response_cache (
+        namespace VARCHAR NOT NULL, key VARCHAR NOT NULL, occurrence INTEGER NOT NULL, model VARCHAR,
+        texts JSON NOT NULL, finish_reasons JSON, prompt_tokens BIGINT, completion_tokens BIGINT,
+        estimated BOOLEAN DEFAULT false, cost_usd DOUBLE DEFAULT 0, hits BIGINT NOT NULL DEFAULT 0,
+        created_at TIMESTAMP NOT NULL, PRIMARY KEY (namespace, key, occurrence))
+    """)
+
+
+@migration
+def m006_baseline_memory(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    """The baselines' own memories, apart from EGuR's library and notes: Dynamic Cheatsheet
+    versions and Mem0-style facts, each in a ``scope`` (one per comparison, method and seed)."""
+    _run(con, f"""
+    CREATE TABLE cheatsheet_versions (
+        scope VARCHAR NOT NULL, version INTEGER NOT NULL, run_id VARCHAR, idx INTEGER, text VARCHAR NOT NULL,
+        tokens INTEGER, created_at TIMESTAMP NOT NULL, PRIMARY KEY (scope, version));
+    CREATE TABLE mem0_facts (
+        fact_id BIGINT PRIMARY KEY, scope VARCHAR NOT NULL, run_id VARCHAR, idx INTEGER, text VARCHAR NOT NULL,
+        embedding FLOAT[{dim}], retrievals BIGINT NOT NULL DEFAULT 0, created_at TIMESTAMP NOT NULL)
+    """)
+
+
 def entry_embedding_text(signature: str, example: str | None) -> str:
     """What a library entry is embedded as: its signature, plus the example problem when known."""
     return f"{signature}\n{example}" if example else signature

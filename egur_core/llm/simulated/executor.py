@@ -12,7 +12,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from . import oracle, skills
+from . import baseline_roles, oracle, skills
 
 _TOOL_LINE = re.compile(r"^- ([\w\-]+):", re.MULTILINE)
 
@@ -47,6 +47,8 @@ class ExecutorRequest:
 
 def complete(request: ExecutorRequest) -> Completion:
     text, system = request.all_text, request.system.lower()
+    if (baseline_reply := baseline_roles.complete(request)) is not None:  # DC curator, Mem0 extractor, memory prompts
+        return baseline_reply
     known = oracle.identify(text)
     if "strict reviewer" in system or "reply pass or fail" in text.lower():
         return _review(request, known)
