@@ -34,18 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:  # `egur ... | head` closed the pipe: not an error worth a traceback
+        sys.stderr.close()
+        return 0
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         if os.environ.get("EGUR_DEBUG"):
             raise
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"error: {message}", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `egur ... | head` closed the pipe: not an error worth a traceback
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":

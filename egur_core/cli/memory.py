@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 
 import pandas as pd
 
-from ..memory.database import MemoryFile, MemoryFileBusy
-from ..memory.records import MemoryImportError, MemoryOpError, PruneRule
+from ..memory.database import MemoryFile
+from ..memory.records import PruneRule
 from ..memory.transfer import export_memory, import_memory
 
 DEFAULT_DB = "egur.duckdb"
@@ -34,11 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--notes", action="store_true", help="list notes instead of library entries")
     p.add_argument("--search", help="case-insensitive text filter")
     p.add_argument("--limit", type=int, default=50)
-    p.set_defaults(handler=_guard(cmd_list))
+    p.set_defaults(handler=cmd_list)
 
     p = sub.add_parser("show", parents=[common], help="one library entry: stats, strategy, provenance")
     p.add_argument("entry_id", type=int)
-    p.set_defaults(handler=_guard(cmd_show))
+    p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("prune", parents=[common], help="delete unpinned items matching ALL given criteria")
     p.add_argument("--notes", action="store_true", help="prune notes instead of library entries")
@@ -48,37 +47,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--never-retrieved", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="only show what would be deleted")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.set_defaults(handler=_guard(cmd_prune))
+    p.set_defaults(handler=cmd_prune)
 
     p = sub.add_parser("export", parents=[common], help="write memory to FILE (.json, or .zip of Parquet)")
     p.add_argument("file")
-    p.set_defaults(handler=_guard(cmd_export))
+    p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("import", parents=[common], help="read memory from FILE (replaces, unless --merge)")
     p.add_argument("file")
     p.add_argument("--merge", action="store_true", help="add to the current memory instead of replacing it")
-    p.set_defaults(handler=_guard(cmd_import))
+    p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("undo", parents=[common], help="undo an op (by id) or a whole batch (by batch id)")
     p.add_argument("target", help="an op id from `egur memory log`, or a batch id such as import-...")
-    p.set_defaults(handler=_guard(cmd_undo))
+    p.set_defaults(handler=cmd_undo)
 
     p = sub.add_parser("log", parents=[common], help="the audit log of memory changes, newest first")
     p.add_argument("--limit", type=int, default=30)
     p.add_argument("--actor", choices=["consolidator", "person", "import", "loop"])
-    p.set_defaults(handler=_guard(cmd_log))
-
-
-def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn the errors a user can cause into one stderr line and exit code 1."""
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return fn(args)
-        except (MemoryOpError, MemoryImportError, MemoryFileBusy, KeyError, ValueError, OSError) as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
-            return 1
-    return run
+    p.set_defaults(handler=cmd_log)
 
 
 def _memory(args: argparse.Namespace) -> MemoryFile:
