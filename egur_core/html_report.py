@@ -134,7 +134,8 @@ def build_report(store: Any, ids: list[str], title: str | None = None) -> str:
              "Cost is every model call of the method at list price, split by role: guide (EGuR's strategy writer), "
              "executor (running strategies), memory upkeep (EGuR's Consolidator, the Dynamic Cheatsheet curator, "
              "the Mem0 fact extractor). Runs that were replayed from the response cache show the cost they had "
-             "when first run.</p>")
+             "when first run. The best fixed strategy was picked on separate warm-up problems; that one-off selection "
+             "cost is not in its row (see the JSON report).</p>")
     data = json.dumps({"ids": ids, "table": rows}, default=str).replace("</", "<\\/")
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body>"
