@@ -1,0 +1,112 @@
+"""The Run page in AppTest: empty state, a real (simulated) run started and stopped, reattaching.
+
+AppTest cannot fire ``run_every`` timers, so the tests call ``.run()`` until the job is done, the
+way the fragment would poll.
+"""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+
+from egur_core.benchmarks.registry import benchmark_names
+from egur_core.llm.config import simulated_settings
+
+RUN = "pages/run.py"
+
+
+def progress_text(at) -> str:
+    bars = at.get("progress")
+    return bars[0].proto.text if bars else ""
+
+
+def poll_until_finished(at, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while "problems · finished" not in progress_text(at) and "problems · stopped" not in progress_text(at):
+        assert time.monotonic() < deadline, progress_text(at)
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
+def test_empty_state_explains_what_to_do(empty_db, open_page):
+    at = open_page(RUN)
+    assert not at.exception
+    assert "Pick a benchmark and press **Start**" in at.info[0].value
+    assert at.selectbox(key="benchmark").options == benchmark_names()
+    assert "Simulated model" in at.caption[0].value
+    assert not at.get("progress")
+
+
+def test_start_runs_the_loop_and_records_problems(empty_db, open_page):
+    at = open_page(RUN)
+    at.number_input(key="n").set_value(4)
+    at.number_input(key="k").set_value(2)
+    at.button(key="start").click().run()
+    assert not at.exception and not at.error
+    run_id = at.query_params["run_id"]
+    poll_until_finished(at)
+    assert "4/4" in progress_text(at)
+    feed = [e.label for e in at.expander if e.label.startswith("#")]
+    assert len(feed) == 4 and feed[0].startswith("#4")
+    assert at.button(key="start").disabled is False
+    with duckdb.connect(str(empty_db)) as con:
+        rows = con.execute("SELECT count(*) FROM problems WHERE run_id = ? AND finished_at IS NOT NULL",
+                           [run_id]).fetchone()[0]
+        status = con.execute("SELECT status, k FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    assert rows == 4 and status == ("finished", 2)
+
+
+def test_stop_ends_the_run_early(empty_db, open_page):
+    at = open_page(RUN)
+    at.session_state["settings"] = simulated_settings(latency_s=0.05)
+    at.number_input(key="n").set_value(60)
+    at.button(key="start").click().run()
+    assert at.button(key="start").disabled  # no second run while this one goes
+    deadline = time.monotonic() + 30
+    while not progress_text(at).startswith("**1/") and time.monotonic() < deadline:
+        at.run()
+    at.button(key="stop").click().run()
+    poll_until_finished(at)
+    assert "stopped" in progress_text(at)
+    assert "Stopped after" in at.warning[0].value
+    with duckdb.connect(str(empty_db)) as con:
+        status, done = con.execute("SELECT status, (SELECT count(*) FROM problems p WHERE p.run_id = r.run_id "
+                                   "AND finished_at IS NOT NULL) FROM runs r").fetchone()
+    assert status == "stopped" and 1 <= done < 60
+
+
+def test_a_past_run_reopens_from_the_url_with_its_strategy_graph(populated_db, open_page):
+    with duckdb.connect(str(populated_db)) as con:
+        run_id, n = con.execute("SELECT run_id, n_problems FROM runs WHERE method = 'egur'").fetchone()
+    at = open_page(RUN)
+    at.query_params["run_id"] = run_id
+    at.run()
+    assert not at.exception
+    assert f"{n}/{n}" in progress_text(at) and "finished" in progress_text(at)
+    at.session_state[f"feed_{run_id}_0"] = True  # open the first problem's expander
+    at.run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert dot.startswith("digraph") and "#dcfce7" in dot  # the trace overlay marks steps that ran
+
+
+def test_an_unknown_run_id_is_a_message_not_a_traceback(empty_db, open_page):
+    at = open_page(RUN)
+    at.query_params["run_id"] = "run-that-never-was"
+    at.run()
+    assert not at.exception
+    assert "No run `run-that-never-was`" in at.warning[0].value
+
+
+def test_a_failed_start_is_shown_as_an_error(empty_db, open_page, monkeypatch):
+    from egur_core import jobs
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("endpoint unreachable")
+
+    monkeypatch.setattr(jobs.JobRegistry, "start", refuse)
+    at = open_page(RUN)
+    at.button(key="start").click().run()
+    assert not at.exception
+    assert "Could not start the run: endpoint unreachable" in at.error[0].value
