@@ -4,12 +4,13 @@
 
 Builds a demo file with the real loop on the simulated model (unless ``--db`` is given), serves
 the app, and saves one full-page PNG per page (plus the Run page showing a past run with a
-problem opened) into ``screenshots/`` (gitignored).
+problem opened, and a run caught while it goes) into ``screenshots/`` (gitignored).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -26,11 +27,11 @@ SETTLE_MS = 1500  # plotly and graphviz draw after the script has finished
 WIDTH = 1440
 
 
-def full_page(page, path: Path) -> Path:
+def full_page(page, path: Path, settle_ms: int = SETTLE_MS) -> Path:
     """Streamlit scrolls inside its main container, not the document: grow the viewport to fit."""
     height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": WIDTH, "height": max(1000, int(height) + 40)})
-    page.wait_for_timeout(SETTLE_MS)
+    page.wait_for_timeout(settle_ms)
     page.screenshot(path=path)
     page.set_viewport_size({"width": WIDTH, "height": 1000})
     return path
@@ -47,6 +48,11 @@ def shoot(url: str, out: Path, run_id: str | None) -> list[Path]:
             wait_for_app(page)
             page.wait_for_timeout(SETTLE_MS)
             saved.append(full_page(page, out / f"{name or 'run'}.png"))
+        page.goto(url)
+        wait_for_app(page)
+        page.locator(".st-key-start button").click()  # a live run: caught mid-way, Stop button showing
+        page.get_by_test_id("stProgress").filter(has_text=re.compile(r"\*?\*?[3-9]/20|1[0-9]/20")).wait_for()
+        saved.append(full_page(page, out / "run_live.png", settle_ms=0))
         if run_id:
             page.goto(f"{url}/?run_id={run_id}")
             wait_for_app(page)

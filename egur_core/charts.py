@@ -53,7 +53,8 @@ def _line(frame: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title
     groups = sorted(frame[colour_by].unique(), key=lambda g: (g != "egur", g))
     colours = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
     fig = go.Figure()
-    for (run, method), rows in frame.groupby(["run", "method"], sort=False):
+    ordered = frame.sort_values("method", key=lambda m: m != "egur", kind="stable")  # EGuR first in the legend
+    for (run, method), rows in ordered.groupby(["run", "method"], sort=False):
         group = method if colour_by == "method" else run
         fig.add_trace(go.Scatter(
             x=rows[x], y=rows[y], name=group, legendgroup=group, mode="lines+markers" if len(rows) <= 200 else "lines",

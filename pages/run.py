@@ -185,7 +185,9 @@ def empty_state() -> None:
 
 st.title(":material/play_arrow: Run", anchor=False)
 model_badge()
-run_id = st.query_params.get("run_id")
+run_id = st.query_params.get("run_id") or st.session_state.get("last_run_id")  # the URL, or this tab's last run
+if run_id:
+    st.query_params["run_id"] = st.session_state["last_run_id"] = run_id
 current = jobs().get(run_id)
 settings_col, view_col = st.columns([1.1, 2.9], gap="large")
 with settings_col:

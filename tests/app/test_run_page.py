@@ -110,3 +110,19 @@ def test_a_failed_start_is_shown_as_an_error(empty_db, open_page, monkeypatch):
     at.button(key="start").click().run()
     assert not at.exception
     assert "Could not start the run: endpoint unreachable" in at.error[0].value
+
+
+def test_a_failed_run_shows_its_error_and_offers_to_resume(empty_db, open_page):
+    from egur_core.services import open_memory
+
+    with open_memory(empty_db).session() as store:
+        run_id = store.create_run(benchmark="sat3", n_problems=3, config={"loop": {"benchmark": "sat3", "n": 3}})
+        store.set_run_status(run_id, "failed", "OSError: disk full")
+    at = open_page(RUN)
+    at.query_params["run_id"] = run_id
+    at.run()
+    assert not at.exception
+    assert "The run failed: OSError: disk full" in at.error[0].value
+    at.button(key="resume").click().run()
+    poll_until_finished(at)
+    assert "3/3" in progress_text(at) and "finished" in progress_text(at)
