@@ -20,6 +20,8 @@ from . import oracle
 from .strategies import cheaper_variant, template_pool
 
 PROVEN_SCORE = 0.5
+SATISFIED = 0.8  # below this smoothed success rate the Guide keeps looking for a better strategy
+ROBUST = ("escalate-small-large", "pips-loop-small-3", "cot-large", "sc-5-small")
 
 
 def is_guide(messages: list[dict]) -> bool:
@@ -53,6 +55,10 @@ def guide_reply(messages: list[dict], rng: random.Random) -> str:
         if variant is not None and len(candidates) < k:
             candidates.append({"rationale": "A cheaper variant of the proven strategy.", "strategy": variant})
     weights = {name: weight * _note_boost(name, context.get("notes", [])) for name, (weight, _) in pool.items()}
+    if best is None or _smoothed_rate(best) < SATISFIED:  # not good enough yet: try the robust, dearer ideas
+        for name in ROBUST:
+            if name in weights:
+                weights[name] *= 2.5
     used = {c["strategy"]["name"] for c in candidates}
     while len(candidates) < k and len(used) < len(pool):
         name = _weighted_choice({n: w for n, w in weights.items() if n not in used}, rng)
@@ -96,7 +102,12 @@ def consolidator_reply(messages: list[dict]) -> str:
     right = sorted((c for c in candidates if c.get("correct")), key=lambda c: c.get("cost_usd", 0.0))
     ops: list[dict[str, Any]] = []
     if right:
-        ops += _cache_best(right[0], library, context.get("problem", ""), benchmark)
+        # cache the two cheapest right strategies: one lucky success says little, measured stats decide later
+        cached: set[str] = set()
+        for candidate in right[:2]:
+            if candidate.get("strategy_hash") not in cached:
+                ops += _cache_best(candidate, library, context.get("problem", ""), benchmark)
+                cached.add(candidate.get("strategy_hash"))
         ops += _notes_for_success(right[0], notes, benchmark)
     else:
         ops += _note_for_failure(candidates, notes, benchmark)
