@@ -83,6 +83,16 @@ def summary_table(summary: pd.DataFrame) -> None:
         "simulated": cols.CheckboxColumn("Simulated")})
 
 
+def run_links(summary: pd.DataFrame, limit: int = 8) -> None:
+    """Links to the Run page for a run's problems, chosen strategies and traces."""
+    st.caption("Open a run's problems, with the strategy chosen for each and its trace:")
+    rows = summary.head(limit)
+    cols = st.columns(min(len(rows), 4))
+    for i, row in enumerate(rows.itertuples()):
+        cols[i % len(cols)].page_link("pages/run.py", label=row.run, icon=":material/list_alt:",
+                                      query_params={"run_id": row.run_id})
+
+
 def downloads(summary: pd.DataFrame, run_ids: list[str]) -> None:
     left, right, _ = st.columns([1, 1, 3])
     left.download_button("Summary CSV", summary.to_csv(index=False), "egur_runs.csv", "text/csv",
@@ -114,4 +124,5 @@ if (summary["simulated"] == True).any():  # noqa: E712  (pandas element-wise)
 charts_grid(summary, curve_frame)
 st.subheader("Runs side by side", anchor=False)
 summary_table(summary)
+run_links(summary)
 downloads(summary, selected)

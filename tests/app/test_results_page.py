@@ -25,6 +25,9 @@ def test_a_comparison_is_selected_drawn_and_tabulated(populated_db, open_page):
     assert egur["problems"] == 6 and 0 <= egur["accuracy"] <= 1 and egur["cost_per_problem"] > 0
     assert egur["tokens"] > 0 and 0 <= egur["exploited_share"] <= 1
     assert len(at.get("download_button")) == 2
+    links = at.get("page_link")
+    assert len(links) == 2 and {link.proto.page for link in links} == {"run"}
+    assert {link.proto.query_string for link in links} == {f"run_id={r}" for r in table["run_id"]}
     assert any("simulated model" in c.value for c in at.caption)
 
 
