@@ -1,0 +1,187 @@
+"""Strategies: the library with its stats, one strategy as a graph with an execution overlaid,
+two strategies side by side, the lineage of versions, and editing a strategy as a new version."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from egur_core.memory.ops import UpdateEntry
+from egur_core.memory.records import MemoryOpError
+from egur_core.services import build_tools
+from egur_core.strategy_graph import to_dot
+from egur_core.strategy_views import (
+    SORTS,
+    execution_option,
+    executions_of,
+    json_diff,
+    library_table,
+    lineage_dot,
+    parse_trace,
+    plan_table,
+    pretty,
+    step_table,
+    strategy_option,
+    unified_diff,
+)
+from egur_core.validation import validate_strategy
+from pages.common import memory, model_badge, settings
+
+st.title(":material/account_tree: Strategies")
+model_badge()
+
+with memory() as store:
+    strategies, entries = store.list_strategies(), store.list_entries()
+
+if strategies.empty:
+    st.info("No strategies yet. Run a benchmark on the **Run** page (or `egur run --benchmark sat3 --n 10`): "
+            "every strategy the Guide writes is stored here with its executions.", icon=":material/info:")
+    st.stop()
+
+by_hash = {r["hash"]: r for r in strategies.to_dict("records")}
+f1, f2, f3, f4 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
+search = f1.text_input("Search name, summary or hash", key="strategy_search")
+paradigms = f2.multiselect("Paradigm", sorted(strategies["paradigm"].unique()), key="strategy_paradigms")
+sort = f3.selectbox("Sort by", list(SORTS), key="strategy_sort")
+only_library = f4.toggle("Only library strategies", key="strategy_only_library")
+table = library_table(strategies, entries, search, paradigms, only_library, sort)
+
+picked = st.dataframe(
+    table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 320), on_select="rerun",
+    selection_mode="single-row", key="strategy_table",
+    column_config={
+        "hash": st.column_config.TextColumn("hash"),
+        "name": st.column_config.TextColumn("name", pinned=True),
+        "in_library": st.column_config.NumberColumn("library entries", help="entries that run this version"),
+        "uses": st.column_config.NumberColumn("uses", help="times library entries ran it (exploitation)"),
+        "success_rate": st.column_config.ProgressColumn("success rate", format="percent", min_value=0, max_value=1),
+        "accuracy": st.column_config.ProgressColumn("accuracy (all runs)", format="percent", min_value=0,
+                                                    max_value=1),
+        "mean_cost": st.column_config.NumberColumn("mean $ / run", format="$%.5f"),
+        "executions": st.column_config.NumberColumn("runs", help="candidate executions of this version"),
+        "created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
+    })
+st.caption(f"{len(table)} of {len(strategies)} versions. Click a row, or pick below.")
+rows = picked.selection.rows if picked is not None else []
+if rows and st.session_state.get("_strategy_table_row") != (rows[0], len(table)):
+    st.session_state["_strategy_table_row"] = (rows[0], len(table))
+    st.session_state["strategy_pick"] = table.iloc[rows[0]]["hash"]
+
+options = list(table["hash"])
+if table.empty:
+    st.warning("No strategy matches these filters.")
+if st.session_state.get("strategy_pick") in by_hash and st.session_state["strategy_pick"] not in options:
+    options.insert(0, st.session_state["strategy_pick"])  # keep showing the picked one (e.g. just saved)
+if not options:
+    st.stop()
+current = st.selectbox("Strategy", options, format_func=lambda h: strategy_option(by_hash[h]), key="strategy_pick")
+
+with memory() as store:
+    strategy = store.get_strategy(current)
+    runs = executions_of(store, current)
+    versions = store.lineage(current)
+st.markdown(f"**{strategy.name}** · `{current}` · {strategy.paradigm} · {strategy.summary or ''}")
+
+graph_tab, compare_tab, lineage_tab, edit_tab = st.tabs(
+    [":material/schema: Graph and trace", ":material/compare: Compare", ":material/family_history: Lineage",
+     ":material/edit: Edit"])
+
+with graph_tab:
+    by_id = {r["execution_id"]: r for r in runs}
+    run_pick = st.selectbox(  # 0 = no execution (ids start at 1)
+        "Overlay an execution", [0, *by_id], index=1 if by_id else 0, key=f"execution_pick_{current}",
+        format_func=lambda i: "none: show the plan only" if not i else execution_option(by_id[i]),
+        help="Green steps ran, red ones failed, grey dashed ones were skipped; labels add $ and seconds.")
+    trace = parse_trace(by_id[run_pick]["trace"]) if run_pick else None
+    if not by_id:
+        st.caption("This version never ran yet, so there is no trace to overlay.")
+    left, right = st.columns([3, 2])
+    left.graphviz_chart(to_dot(strategy, trace), width="stretch")
+    with right:
+        if trace is None:
+            st.dataframe(plan_table(strategy), hide_index=True, width="stretch")
+        else:
+            failed = [t for t in trace if not t.ok]
+            if failed:
+                st.error(f"Failed at step `{failed[0].step_id}`: {failed[0].error}")
+            st.dataframe(step_table(trace), hide_index=True, width="stretch", column_config={
+                "cost_usd": st.column_config.NumberColumn("$", format="$%.5f"),
+                "latency_s": st.column_config.NumberColumn("s", format="%.2f"),
+                "ok": st.column_config.CheckboxColumn("ok")})
+
+with compare_tab:
+    others = [h for h in by_hash if h != current]
+    if not others:
+        st.caption("Only one strategy stored: nothing to compare with yet.")
+    else:
+        other = st.selectbox("Compare with", others, format_func=lambda h: strategy_option(by_hash[h]),
+                             key="compare_pick")
+        with memory() as store:
+            right_strategy = store.get_strategy(other)
+        a, b = st.columns(2)
+        for col, (s, h) in zip((a, b), ((strategy, current), (right_strategy, other))):
+            col.markdown(f"**{s.name}** `{h}`")
+            col.graphviz_chart(to_dot(s), width="stretch")
+        diff = json_diff(strategy.to_json_dict(), right_strategy.to_json_dict())
+        st.markdown(f"**JSON differences** ({len(diff)} fields; left = `{current}`, right = `{other}`)")
+        st.dataframe(diff, hide_index=True, width="stretch")
+        with st.expander("Unified diff"):
+            st.code(unified_diff(strategy.to_json_dict(), right_strategy.to_json_dict(), current, other) or
+                    "(identical)", language="diff")
+
+with lineage_tab:
+    if len(versions) == 1:
+        st.caption("No other versions: edit this strategy (Edit tab) to start a lineage.")
+    st.graphviz_chart(lineage_dot(versions, current), width="stretch")
+    st.dataframe(pd.DataFrame(versions)[["relation", "depth", "hash", "name", "created_by", "created_at"]],
+                 hide_index=True, width="stretch")
+
+
+def save_version(parent: str) -> None:
+    """Validate the edited JSON; store it as a child of ``parent``; repoint chosen entries (ops)."""
+    text = st.session_state[f"edit_json_{parent}"]
+    known_models = settings().known_aliases()
+    candidate, issues = validate_strategy(text, build_tools().names(), known_models)
+    if issues or candidate is None:
+        st.session_state["edit_result"] = {"parent": parent, "issues": [(i.path, i.message) for i in issues]}
+        return
+    if candidate.hash == parent:
+        st.session_state["edit_result"] = {"parent": parent, "info": "No change: the JSON is this same version."}
+        return
+    chosen = st.session_state.get(f"edit_entries_{parent}", [])
+    try:
+        with memory() as store:
+            new = store.save_strategy(candidate, parent_hash=parent, created_by="person")
+            op_ids = store.apply_many([UpdateEntry(entry_id=int(e), strategy=candidate.to_json_dict(),
+                                                   reason=f"pointed at edited version {new}") for e in chosen],
+                                      "person")
+    except MemoryOpError as exc:
+        st.session_state["edit_result"] = {"parent": parent, "issues": [("library", str(exc))]}
+        return
+    repointed = f"; entries {', '.join(map(str, chosen))} now run it (ops {', '.join(map(str, op_ids))}, " \
+                "undo on the Memory page)" if chosen else ""
+    st.session_state["edit_result"] = {"parent": new, "saved": f"Saved version `{new}` (child of `{parent}`)"
+                                                                 f"{repointed}."}
+    st.session_state["strategy_pick"] = new
+
+
+with edit_tab:
+    result = st.session_state.get("edit_result") or {}
+    if result.get("parent") == current:
+        if result.get("issues"):
+            st.error("Not saved. Fix these and save again:\n\n" +
+                     "\n".join(f"- `{path}`: {message}" for path, message in result["issues"]))
+        for kind in ("saved", "info"):
+            if result.get(kind):
+                (st.success if kind == "saved" else st.info)(result[kind])
+    st.text_area("Strategy JSON", pretty(strategy), height=360, key=f"edit_json_{current}",
+                 help="Saving never overwrites: it stores a new version whose parent is this one.")
+    users = entries[entries["strategy_hash"] == current]
+    if not users.empty:
+        st.multiselect(
+            "Point these library entries at the new version", list(users["entry_id"]),
+            default=list(users["entry_id"]), key=f"edit_entries_{current}",
+            format_func=lambda e: f"entry {e}: {users.set_index('entry_id').loc[e, 'signature'][:70]}",
+            help="Each becomes an UpdateEntry op by you: audited, and undoable from the Memory page's audit log.")
+    st.button("Validate and save as a new version", type="primary", on_click=save_version, args=(current,),
+              key="save_version", icon=":material/save:")
