@@ -46,7 +46,11 @@ def open_memory(path: str | Path = DEFAULT_DB, wait_s: float = 30.0, max_entries
     return MemoryFile(path, wait_s=wait_s, max_entries=max_entries, max_notes=max_notes)
 
 
+def role_summary(settings: Settings) -> str:
+    """Which model each role uses, e.g. ``guide=sim-pro, executor=sim-mini, consolidator=sim-pro``."""
+    return ", ".join(f"{role}={settings.resolve(role).model}" for role in ("guide", "executor", "consolidator"))
+
+
 def describe_models(settings: Settings) -> str:
     """One line for banners: which model each role uses, and whether it is simulated."""
-    roles = ", ".join(f"{role}={settings.resolve(role).model}" for role in ("guide", "executor", "consolidator"))
-    return f"{'SIMULATED model (offline)' if settings.is_simulated else 'endpoint'}: {roles}"
+    return f"{'SIMULATED model (offline)' if settings.is_simulated else 'endpoint'}: {role_summary(settings)}"

@@ -16,7 +16,7 @@ import streamlit as st
 from egur_core.llm import Settings
 from egur_core.memory.database import MemoryFile, MemoryFileBusy
 from egur_core.memory.store import MemoryStore
-from egur_core.services import DEFAULT_DB, describe_models, resolve_settings
+from egur_core.services import DEFAULT_DB, resolve_settings, role_summary
 
 DB_ENV = "EGUR_DB"
 
@@ -52,8 +52,8 @@ def model_badge() -> None:
     """Always say whether answers come from the simulated model."""
     current = settings()
     if current.is_simulated:
-        st.caption(f":orange-badge[:material/science: Simulated model] {describe_models(current)} · "
+        st.caption(f":orange-badge[:material/science: Simulated model, offline] {role_summary(current)} · "
                    f"memory file `{db_path()}`")
     else:
-        st.caption(f":green-badge[:material/cloud: Live endpoint] {describe_models(current)} · "
+        st.caption(f":green-badge[:material/cloud: Live endpoint] {role_summary(current)} · "
                    f"memory file `{db_path()}`")
