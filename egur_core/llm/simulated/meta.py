@@ -127,7 +127,7 @@ def _cache_best(best: dict, library: list[dict], problem: str, benchmark: str) -
     if costlier:
         return [{"op": "update_entry", "entry_id": costlier[0]["entry_id"], "strategy": best["strategy"],
                  "reason": f"'{best['strategy_name']}' was right for less (${best.get('cost_usd', 0):.4f})."}]
-    signature = f"{benchmark} problem like: {problem[:300]}"
+    signature = f"{benchmark} problems that '{base_name}' solves, e.g. {problem[:200]}"
     return [{"op": "add_entry", "signature": signature, "strategy": best["strategy"], "benchmark": benchmark,
              "reason": f"'{best['strategy_name']}' was the cheapest right strategy."}]
 
