@@ -35,14 +35,15 @@ def memory_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 
 def type_into_first_signature(page: Page, grid, text: str) -> None:
-    """Select row 0's signature cell (the grid is a canvas: 35 px header and rows), edit, commit."""
+    """Open row 0's signature cell editor (the grid is a canvas: 35 px header and rows) and replace its text.
+
+    A double click opens Glide's overlay editor, a real textarea, which Playwright can fill reliably."""
     box = grid.bounding_box()
-    page.mouse.click(box["x"] + 250, box["y"] + 35 + 17)
-    page.keyboard.press("Enter")  # open the cell editor
-    page.wait_for_timeout(500)
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    page.mouse.dblclick(box["x"] + 250, box["y"] + 35 + 17)
+    editor = page.locator("textarea.gdg-input")
+    expect(editor).to_be_visible(timeout=5_000)
+    editor.fill(text)
+    editor.press("Enter")
 
 
 def test_edit_an_entry_in_the_grid_reaches_duckdb(page: Page, memory_app):
@@ -54,13 +55,7 @@ def test_edit_an_entry_in_the_grid_reaches_duckdb(page: Page, memory_app):
     grid = page.locator(".st-key-entries_editor")
     expect(grid.locator("canvas").first).to_be_visible()  # the grid is drawn on a canvas
     save = page.locator(".st-key-entries_save button")
-    for _ in range(3):  # the canvas grid can take a moment to accept keys after it is drawn
-        type_into_first_signature(page, grid, "Edited in a real browser")
-        try:
-            expect(save).to_be_visible(timeout=5_000)
-            break
-        except AssertionError:
-            continue
+    type_into_first_signature(page, grid, "Edited in a real browser")
     expect(save).to_be_visible(timeout=15_000)
     expect(page.get_by_text("update entry")).to_be_visible()
     save.click()
