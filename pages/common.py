@@ -21,6 +21,20 @@ from egur_core.services import DEFAULT_DB, resolve_settings, role_summary
 DB_ENV = "EGUR_DB"
 
 
+def _leave_pages_directory_mode() -> None:
+    """A deep link (say /memory) as a fresh server's first request runs the page file directly in
+    Streamlit's legacy pages-directory mode: the sidebar lists every file in pages/ and app.py's
+    router never runs. Switch that mode off and rerun, so app.py's st.navigation serves the URL."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
+
+
 def db_path() -> str:
     return os.environ.get(DB_ENV, DEFAULT_DB)
 
