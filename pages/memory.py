@@ -94,7 +94,7 @@ def editor(kind: str, choices: list[str]) -> None:
     st.session_state[f"{kind}_shown"] = [int(i) for i in frame[KEY[kind]]]
     text = "signature" if kind == "entries" else "text"
     config = {KEY[kind]: st.column_config.NumberColumn("id", disabled=True),
-              text: st.column_config.TextColumn(text, width="large", required=True),
+              text: st.column_config.TextColumn(text, width="medium", required=True),
               "pinned": st.column_config.CheckboxColumn("pinned", help="never pruned or evicted"),
               "banned": st.column_config.CheckboxColumn("banned", help="kept, but never retrieved")}
     if kind == "entries":
@@ -103,6 +103,8 @@ def editor(kind: str, choices: list[str]) -> None:
                                                                  max_value=1)
         config["mean_cost"] = st.column_config.NumberColumn("mean $", format="$%.5f")
     measured = [c for c in ("uses", "success_rate", "mean_cost", "retrievals", "helpful", "harmful") if c in frame]
+    st.caption("Double-click a cell to edit, tick pinned or banned, add or delete rows; nothing changes until you "
+               "save, and every saved change is in the audit log and can be undone.")
     st.data_editor(frame, key=EDITOR[kind], num_rows="dynamic", hide_index=True, width="stretch",
                    column_config=config, disabled=[KEY[kind], *measured])
     if frame.empty:

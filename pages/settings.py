@@ -154,7 +154,7 @@ except (ValidationError, ValueError) as exc:
     st.error(f"These settings are not usable yet: {problem}")
 
 path = st.text_input("Settings file", os.environ.get("EGUR_CONFIG") or "egur.toml", key="set_path")
-b1, b2, b3, b4 = st.columns(4)
+b1, b2, b3, b4 = st.columns([1, 1, 1.3, 1.5], gap="small")
 if b1.button("Test connection", key="set_test", disabled=candidate is None, icon=":material/network_check:"):
     with st.spinner("Asking the endpoint for a reply, JSON and embeddings…"):
         try:
