@@ -9,6 +9,8 @@ coloured by method; otherwise by run.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 
 import pandas as pd
@@ -61,8 +63,8 @@ def _line(frame: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title
             line=dict(color=colours[group], width=2), marker=dict(size=6), showlegend=group not in _legend_names(fig),
             hovertemplate=f"{run}<br>{x_title}: %{{x}}<br>{y_title}: %{{y}}<extra>{method}</extra>"))
     fig.update_layout(**_LAYOUT, title=title, xaxis_title=x_title, yaxis_title=y_title)
-    if x == "seen":  # problems are counted in whole numbers, even when only three are in
-        fig.update_xaxes(tickformat="d", rangemode="tozero" if frame.empty else "normal")
+    if x == "seen" and not frame.empty:  # whole problems, even when only three are in
+        fig.update_xaxes(dtick=max(1, math.ceil(float(frame[x].max()) / 8)), tick0=0)
     return fig
 
 
