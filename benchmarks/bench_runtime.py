@@ -63,7 +63,8 @@ async def overlap(honour_n: bool, latency: float = 0.2, runs: int = 5) -> list[f
 def main() -> None:
     times = sorted(asyncio.run(overhead()))
     p95 = times[int(0.95 * len(times)) - 1]
-    print(f"overhead per execution (3 steps, 2 model calls, zero latency): median {statistics.median(times) * 1e3:.2f} ms,"
+    median = statistics.median(times) * 1e3
+    print(f"overhead per execution (3 steps, 2 model calls, zero latency): median {median:.2f} ms,"
           f" p95 {p95 * 1e3:.2f} ms over {len(times)} runs")
     for honour_n in (True, False):
         ratios = asyncio.run(overlap(honour_n))

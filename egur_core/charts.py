@@ -10,7 +10,6 @@ coloured by method; otherwise by run.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 
 import pandas as pd

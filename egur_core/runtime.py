@@ -89,7 +89,8 @@ class Runtime:
         self.slots = asyncio.Semaphore(concurrency)
         self.tool_timeout_s = tool_timeout_s
 
-    async def execute(self, strategy: Strategy, problem: str, extra_vars: Mapping[str, Any] | None = None) -> ExecutionResult:
+    async def execute(self, strategy: Strategy, problem: str,
+                      extra_vars: Mapping[str, Any] | None = None) -> ExecutionResult:
         meter = Meter(strategy)
         trace: list[StepTrace] = []
         started = time.perf_counter()

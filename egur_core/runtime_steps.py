@@ -190,7 +190,8 @@ async def _run_agent(step: AgentStep, env: dict, ctx: StepContext, entry: StepTr
     messages = _messages(system, render(step.prompt, env))
     entry.input = clip(messages[-1]["content"])
     reply, turns = "", 0
-    for turns in range(1, step.max_steps + 1):
+    while turns < step.max_steps:
+        turns += 1
         [reply] = (await _chat(ctx, entry, messages, alias=step.model, temperature=step.temperature,
                                top_p=step.top_p, max_tokens=step.max_tokens, n=1))[:1] or [""]
         action = _ACTION.search(reply)
@@ -198,7 +199,8 @@ async def _run_agent(step: AgentStep, env: dict, ctx: StepContext, entry: StepTr
             break
         result = await _call_tool(ctx, entry, action.group(1), action.group(2).strip())
         observation = result.output if result.ok else f"ERROR: {result.error}"
-        messages += [{"role": "assistant", "content": reply}, {"role": "user", "content": f"OBSERVATION:\n{clip(observation, 3000)}"}]
+        messages += [{"role": "assistant", "content": reply},
+                     {"role": "user", "content": f"OBSERVATION:\n{clip(observation, 3000)}"}]
     final = _FINAL.search(reply)
     env[step.out] = final.group(1).strip() if final else reply
     entry.output = clip(env[step.out])

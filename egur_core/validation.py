@@ -30,8 +30,8 @@ from .strategy import (
 )
 from .templates import template_references
 
-
 _STEP: TypeAdapter = TypeAdapter(Step)
+NO_ANSWER = "no 'answer' step at the top level: nothing would be returned"
 
 
 class ValidationIssue(BaseModel):
@@ -110,7 +110,7 @@ def _salvaged_program_issues(data: dict[str, Any], known_tools, known_models,
     checker = _ProgramChecker(known_tools, known_models)
     found += list(checker.check_steps(parsed, "$.steps", {PROBLEM_VAR} | defined, final=False))
     if not any(isinstance(raw, dict) and raw.get("op") == "answer" for raw in raw_steps):
-        found.append(ValidationIssue(path="$.steps", message="no 'answer' step at the top level: nothing would be returned"))
+        found.append(ValidationIssue(path="$.steps", message=NO_ANSWER))
     seen = {(i.path, i.message) for i in already}
     return [i for i in found if (i.path, i.message) not in seen]
 
@@ -173,7 +173,7 @@ class _ProgramChecker:
         """``final``: every step is present, so a missing answer step is really missing."""
         yield from self._check_block(steps, path, defined)
         if final and not any(isinstance(s, AnswerStep) for _, s in steps):
-            yield ValidationIssue(path=path, message="no 'answer' step at the top level: nothing would be returned")
+            yield ValidationIssue(path=path, message=NO_ANSWER)
 
     def _check_block(self, numbered: list[tuple[int, Step]], path: str,
                      defined: set[str]) -> Iterable[ValidationIssue]:

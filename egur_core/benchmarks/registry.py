@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from egur_core.benchmarks.aime import YEARS, AIMEBenchmark
 from egur_core.answers import extract_final_answer
+from egur_core.benchmarks.aime import YEARS, AIMEBenchmark
 from egur_core.benchmarks.base import Benchmark, Problem, as_text, data_dir
 from egur_core.benchmarks.bbeh import BBEHMini, BBEHTask, available_tasks, mini_problems
 from egur_core.benchmarks.sat3 import Sat3Benchmark

@@ -11,7 +11,8 @@ from typing import Any
 
 COT_SYSTEM = "You are a careful problem solver. Think step by step, then end with 'The answer is: <answer>'."
 CODE_SYSTEM = ("Write a Python program with a function solve(facts) that computes the answer, then prints "
-               "'The answer is: ' followed by solve(facts). Never hard-code the answer. Reply with one ```python block.")
+               "'The answer is: ' followed by solve(facts). Never hard-code the answer. "
+               "Reply with one ```python block.")
 
 
 def _llm(step_id: str, model: str, system: str, out: str, *, prompt: str = "{problem}", temperature: float = 0.0,
