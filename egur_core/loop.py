@@ -182,10 +182,9 @@ class EGuRLoop:
                     else [score_prediction(r.answer or "", problem) if r.ok else False for r in results])
         self._emit("answer_chosen", run_id, idx, candidate=chosen, answer=answer, correct=correct)
         consolidation = None
-        execution_ids = self._record_executions(run_id, idx, candidates, results, feedback, chosen, exploit)
-        self._record_rejected(run_id, idx, guide)
         if exploit is None and candidates:
             consolidation = await self._consolidate(problem, candidates, results, feedback, retrieved, config)
+        execution_ids = self._record_candidates(run_id, idx, candidates, results, feedback, chosen, exploit, guide)
         applied, proposed = self._store_ops(run_id, idx, problem.text, consolidation, config)
         if consolidation is not None:
             self._emit("memory_updated", run_id, idx, applied=applied, proposed=proposed,
@@ -233,9 +232,12 @@ class EGuRLoop:
                                  shown_entries={e.entry_id for e in retrieved.entries},
                                  shown_notes={n.note_id for n in retrieved.notes})
 
-    def _record_executions(self, run_id, idx, candidates, results, feedback, chosen, exploit) -> list[int]:
+    def _record_candidates(self, run_id, idx, candidates, results, feedback, chosen, exploit,
+                           guide: GuideOutcome) -> list[int]:
+        """Every execution, the measured outcome of reused entries and the rejected candidates: one transaction."""
         ids = []
-        with self.memory.session() as store:
+        with self.memory.session() as store, store.transaction():
+            self._record_rejected(store, run_id, idx, guide)
             for position, (candidate, result, ok) in enumerate(zip(candidates, results, feedback)):
                 ids.append(store.record_execution(ExecutionRecord(
                     run_id=run_id, idx=idx, candidate=candidate.index, strategy=candidate.strategy,
@@ -248,17 +250,14 @@ class EGuRLoop:
                     store.record_entry_outcome(candidate.from_library, bool(ok), result.cost_usd)
         return ids
 
-    def _record_rejected(self, run_id: str, idx: int, guide: GuideOutcome) -> None:
+    @staticmethod
+    def _record_rejected(store: MemoryStore, run_id: str, idx: int, guide: GuideOutcome) -> None:
         """Candidates the Guide wrote that failed validation: kept, with their issues, for inspection."""
-        rejected = [c for c in guide.candidates if c.strategy is None]
-        if not rejected:
-            return
-        with self.memory.session() as store:
-            for candidate in rejected:
-                issues = [str(issue) for issue in candidate.issues]
-                store.record_execution(ExecutionRecord(
-                    run_id=run_id, idx=idx, candidate=candidate.index, rationale=candidate.rationale, ok=False,
-                    error="invalid strategy: " + "; ".join(issues), trace={"raw": candidate.raw, "issues": issues}))
+        for candidate in (c for c in guide.candidates if c.strategy is None):
+            issues = [str(issue) for issue in candidate.issues]
+            store.record_execution(ExecutionRecord(
+                run_id=run_id, idx=idx, candidate=candidate.index, rationale=candidate.rationale, ok=False,
+                error="invalid strategy: " + "; ".join(issues), trace={"raw": candidate.raw, "issues": issues}))
 
     def _store_ops(self, run_id: str, idx: int, problem_text: str, consolidation,
                    config: LoopConfig) -> tuple[int, int]:

@@ -94,11 +94,15 @@ class StoreBase:
                 yield
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._after_rollback()
                 raise
             else:
                 self._db.execute("COMMIT")
             finally:
                 self._local.depth = 0
+
+    def _after_rollback(self) -> None:
+        """Drop in-process caches of rows the rolled-back transaction had written."""
 
     # -- queries ------------------------------------------------------------------------------
     def _rows(self, sql: str, params: list | tuple | None = None) -> list[dict[str, Any]]:

@@ -1,9 +1,11 @@
-"""Similarity retrieval of library entries and notes, ranked inside DuckDB.
+"""Similarity retrieval of library entries and notes.
 
-One SQL statement per kind: ``array_cosine_similarity`` over the fixed-size ``FLOAT[dim]``
-embedding column, ``ORDER BY ... LIMIT k`` (a top-k, not a full sort), and the strategy JSON joined
-only for the k winners. That keeps a 100,000-entry library well under the latency budget without
-an index (see ``benchmarks/bench_retrieval.py``).
+Notes (a few hundred at most) are ranked inside DuckDB with ``array_cosine_similarity``. Library
+entries can number 100,000: DuckDB scores a single row group on one thread (~60 ms here), so the
+entries' vectors are kept in a numpy matrix per store, reloaded only when a fingerprint of the
+library (row count and a hash of every row's id, update time, ban flag and benchmark) changes;
+ranking is then one matrix-vector product (~3 ms). The k winners' stats and strategies come from
+DuckDB, so what is returned is never stale (see ``benchmarks/bench_retrieval.py``).
 
 A zero vector (empty text) has no direction: DuckDB returns NaN for it, and NaN sorts first in
 ``DESC`` order, so NaN is mapped to -1 before ranking.
@@ -15,6 +17,10 @@ Banned items are never returned; pinned notes (that pass the benchmark filter) a
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import dataclass
+
+import numpy as np
 
 from ..strategy import Strategy
 from .base import StoreBase
@@ -31,6 +37,13 @@ WITH ranked AS (
 SELECT r.*, s.json FROM ranked r JOIN strategies s ON s.hash = r.strategy_hash
 WHERE r.similarity >= $min ORDER BY r.similarity DESC, r.entry_id"""
 
+_ENTRY_FINGERPRINT_SQL = """
+SELECT count(*) AS n, coalesce(sum(hash(entry_id, updated_at, banned, benchmark)::HUGEINT), 0) AS h FROM library"""
+_ENTRY_MATRIX_SQL = "SELECT entry_id, benchmark, banned, embedding FROM library ORDER BY entry_id"
+_ENTRY_ROWS_SQL = """
+SELECT l.entry_id, l.signature, l.benchmark, l.strategy_hash, l.uses, l.successes, l.total_cost, l.pinned, s.json
+FROM library l JOIN strategies s ON s.hash = l.strategy_hash WHERE l.entry_id IN ({ids})"""
+
 _NOTE_SQL = """
 WITH scored AS (
     SELECT note_id, text, benchmark, helpful, harmful, pinned,
@@ -42,7 +55,76 @@ SELECT * FROM top UNION ALL SELECT * FROM scored WHERE pinned
 ORDER BY pinned DESC, similarity DESC, note_id"""
 
 
+@dataclass(frozen=True)
+class _EntryMatrix:
+    fingerprint: tuple
+    ids: np.ndarray  # int64, ascending
+    benchmarks: np.ndarray  # object (str)
+    banned: np.ndarray  # bool
+    unit: np.ndarray  # float32 (n, dim), rows L2-normalised
+    valid: np.ndarray  # bool: the row has a direction (a zero vector scores -1, as in the SQL ranking)
+
+
+def _load_matrix(store: StoreBase, fingerprint: tuple) -> _EntryMatrix:
+    table = store._db.sql(_ENTRY_MATRIX_SQL).to_arrow_table()
+    n = table.num_rows
+    vectors = np.zeros((n, store.dim), dtype=np.float32)  # a missing embedding stays a zero vector
+    if n:
+        column = table.column("embedding").combine_chunks()
+        present = ~column.is_null().to_numpy(zero_copy_only=False)
+        flat = column.filter(present).flatten().to_numpy(zero_copy_only=False)
+        vectors[present] = np.asarray(flat, dtype=np.float32).reshape(-1, store.dim)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    return _EntryMatrix(fingerprint, table.column("entry_id").to_numpy(),
+                        np.asarray(table.column("benchmark").to_pylist(), dtype=object),
+                        table.column("banned").to_numpy(zero_copy_only=False), unit, norms.ravel() > 0)
+
+
 class RetrievalMixin(StoreBase):
+    _matrix: _EntryMatrix | None = None
+    _matrix_lock = threading.Lock()
+
+    def _entry_matrix(self) -> _EntryMatrix:
+        row = self._row(_ENTRY_FINGERPRINT_SQL)
+        fingerprint = (int(row["n"]), int(row["h"]))
+        with self._matrix_lock:
+            if self._matrix is None or self._matrix.fingerprint != fingerprint:
+                self._matrix = _load_matrix(self, fingerprint)
+            return self._matrix
+
+    def _nearest_entries(self, query: list[float], k: int, benchmark: str | None,
+                         min_similarity: float) -> list[dict]:
+        """Top-k entries by cosine similarity, ties by id; the same order the SQL ranking gives."""
+        matrix = self._entry_matrix()
+        if k <= 0 or matrix.ids.size == 0:
+            return []
+        q = np.asarray(query, dtype=np.float32)
+        norm = float(np.linalg.norm(q))
+        if norm:
+            sims = np.where(matrix.valid, matrix.unit @ (q / norm), np.float32(-1.0))
+        else:
+            sims = np.full(matrix.ids.size, -1.0, dtype=np.float32)
+        allowed = ~matrix.banned
+        if benchmark is not None:
+            allowed &= (matrix.benchmarks == benchmark) | (matrix.benchmarks == "")
+        sims = np.where(allowed, sims, -np.inf)
+        k = min(k, int(allowed.sum()))
+        if k == 0:
+            return []
+        nearest = np.argpartition(-sims, k - 1)[:k]  # O(n) top-k, then order just those
+        top = nearest[np.lexsort((matrix.ids[nearest], -sims[nearest]))]
+        top = top[sims[top] >= min_similarity]
+        similarity = {int(matrix.ids[i]): float(sims[i]) for i in top}
+        rows = {r["entry_id"]: r for r in self._rows(_ENTRY_ROWS_SQL.format(ids=", ".join(map(str, similarity))))}
+        return [{**rows[i], "similarity": similarity[i]} for i in similarity if i in rows]
+
+    def _nearest_entries_sql(self, query: list[float], k: int, benchmark: str | None,
+                             min_similarity: float) -> list[dict]:
+        """The same ranking done in DuckDB: the reference the numpy path is tested against."""
+        params = {"q": query, "bench": benchmark, "min": float(min_similarity), "k": int(k)}
+        return self._rows(_ENTRY_SQL.format(dim=self.dim), params)
+
     def retrieve(
         self, text: str, k_entries: int = 5, k_notes: int = 5, benchmark: str | None = None,
         min_similarity: float = 0.0,
@@ -51,7 +133,7 @@ class RetrievalMixin(StoreBase):
         note) for a problem text. Pure read: call ``record_retrievals`` to count and log the use."""
         query = self.embed(text)
         params = {"q": query, "bench": benchmark, "min": float(min_similarity)}
-        entries = self._rows(_ENTRY_SQL.format(dim=self.dim), {**params, "k": int(k_entries)}) if k_entries > 0 else []
+        entries = self._nearest_entries(query, int(k_entries), benchmark, float(min_similarity))
         notes = self._rows(_NOTE_SQL.format(dim=self.dim), {**params, "k": max(int(k_notes), 0)})
         return Retrieved(
             entries=[RetrievedEntry(rank=rank, strategy=Strategy.model_validate(json.loads(r.pop("json"))), **r)

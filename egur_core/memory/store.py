@@ -58,7 +58,15 @@ class MemoryStore(ReviewMixin, RunsMixin, RetrievalMixin):
         write_lock: threading.RLock | None = None,
     ) -> None:
         self.max_entries, self.max_notes = max_entries, max_notes
+        self._saved_hashes: set[str] = set()
         super().__init__(con, embed, write_lock=write_lock)
+
+    def _after_rollback(self) -> None:
+        self._saved_hashes.clear()
+
+    def transaction(self):
+        """Group several writes into one all-or-nothing transaction (store methods inside it join it)."""
+        return self._tx()
 
     # -- strategies -----------------------------------------------------------------------------
     def save_strategy(
@@ -68,11 +76,14 @@ class MemoryStore(ReviewMixin, RunsMixin, RetrievalMixin):
         if isinstance(strategy, dict):
             strategy = Strategy.model_validate(strategy)
         digest = strategy.hash
+        if digest in self._saved_hashes and parent_hash is None:
+            return digest  # versions are immutable and never deleted: no need to ask DuckDB again
         with self._tx():
             self._db.execute(
                 "INSERT INTO strategies VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [digest, strategy.name, strategy.paradigm, strategy.summary, strategy.canonical_json(),
                  parent_hash if parent_hash != digest else None, created_by, utcnow()])
+        self._saved_hashes.add(digest)
         return digest
 
     def get_strategy(self, strategy_hash: str) -> Strategy:
@@ -148,7 +159,8 @@ class MemoryStore(ReviewMixin, RunsMixin, RetrievalMixin):
         if not rows:
             return
         with self._tx():  # one statement per table, not one per item: this runs for every problem
-            self._db.executemany("INSERT INTO retrievals VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+            self._db.execute(f"INSERT INTO retrievals VALUES {values}", [v for row in rows for v in row])
             for table, key, ids in (("library", "entry_id", [e.entry_id for e in entries]),
                                     ("notes", "note_id", [n.note_id for n in notes])):
                 if ids:

@@ -4,7 +4,7 @@ import pytest
 
 from egur_core.memory.ops import AddEntry, AddNote, UpdateEntry, UpdateNote
 from egur_core.memory.store import MemoryStore
-from tests.memory import kstore, strategy_dict  # noqa: F401
+from tests.memory import kstore, store, strategy_dict  # noqa: F401
 
 
 @pytest.fixture
@@ -99,3 +99,35 @@ def test_undo_of_a_delete_restores_the_same_embedding(kstore: MemoryStore) -> No
     before = kstore.retrieve("prime", k_entries=1).entries[0].similarity
     kstore.undo(kstore.apply({"op": "delete_entry", "entry_id": 1}, "person"))
     assert kstore.retrieve("prime", k_entries=1).entries[0].similarity == pytest.approx(before)
+
+
+def test_numpy_ranking_matches_duckdbs_cosine_ranking(store: MemoryStore) -> None:  # noqa: F811
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    strategies = [strategy_dict(f"s{i}") for i in range(3)]
+    words = "apple sat clause count prime graph sum list digit modulo chair book".split()
+    for i in range(60):
+        store.apply(AddEntry(signature=" ".join(rng.choice(words, 6)), strategy=strategies[i % 3],
+                             benchmark=["sat3", "", "aime2025"][i % 3]), actor="person")
+    store.apply(UpdateEntry(entry_id=5, banned=True), actor="person")
+    for query in ("sat clause clause", "prime digit sum", "apple"):
+        for bench in (None, "sat3"):
+            q = store.embed(query)
+            fast = store._nearest_entries(q, 10, bench, 0.0)
+            reference = store._nearest_entries_sql(q, 10, bench, 0.0)
+            assert [r["entry_id"] for r in fast] == [r["entry_id"] for r in reference]
+            assert [round(r["similarity"], 4) for r in fast] == [round(r["similarity"], 4) for r in reference]
+
+
+def test_the_ranking_sees_every_change_to_the_library(store: MemoryStore) -> None:  # noqa: F811
+    store.apply(AddEntry(signature="prime numbers and digits", strategy=strategy_dict()), actor="person")
+    assert [e.entry_id for e in store.retrieve("prime digits").entries] == [1]
+    op = store.apply(UpdateEntry(entry_id=1, banned=True), actor="person")
+    assert store.retrieve("prime digits").entries == []
+    store.undo(op)
+    assert [e.entry_id for e in store.retrieve("prime digits").entries] == [1]
+    store.apply(AddEntry(signature="prime digits", strategy=strategy_dict()), actor="person")
+    assert [e.entry_id for e in store.retrieve("prime digits").entries] == [2, 1]
+    store.apply(UpdateEntry(entry_id=2, signature="graph colouring"), actor="person")
+    assert [e.entry_id for e in store.retrieve("prime digits").entries][0] == 1
