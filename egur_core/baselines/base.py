@@ -68,6 +68,18 @@ def load_strategy(filename: str) -> Strategy:
     return Strategy.model_validate(json.loads((strategy_dir() / filename).read_text()))
 
 
+def cot_with_context(name: str, summary: str, header: str, variable: str) -> Strategy:
+    """The shipped chain of thought with remembered text (``{variable}``) in front of the problem.
+
+    Dynamic Cheatsheet and the Mem0-style baseline differ only in what that text is, so both adapt a
+    fixed prompt exactly this way."""
+    data = load_strategy("chain_of_thought.json").to_json_dict()
+    data["name"], data["summary"] = name, summary
+    data["steps"][0]["prompt"] = f"{header}\n{{{variable}}}\n\nPROBLEM:\n{{problem}}"
+    data["budget"]["max_tokens"] = 16000
+    return Strategy.model_validate(data)
+
+
 def library_strategies(known_tools: set[str], known_models: set[str]) -> tuple[dict[str, Strategy], dict[str, str]]:
     """Every shipped strategy valid for these tools and models, and why the others were skipped."""
     valid: dict[str, Strategy] = {}

@@ -13,7 +13,7 @@ import re
 from ..benchmarks.base import Problem
 from ..role_calls import UsageTotals, context_block
 from ..strategy import Strategy
-from .base import Attempt, Baseline, BaselineConfig, clip, load_strategy
+from .base import Attempt, Baseline, BaselineConfig, clip, cot_with_context
 from .memory_tables import latest_cheatsheet, save_cheatsheet
 
 CHEATSHEET_HEADER = "CHEATSHEET (insights curated from earlier problems; use what applies):"
@@ -25,12 +25,9 @@ _SHEET_RE = re.compile(r"<cheatsheet>(.*?)(?:</cheatsheet>|$)", re.DOTALL | re.I
 
 def dc_strategy() -> Strategy:
     """The shipped chain of thought with the cheatsheet in front of the problem (a strategy like any other)."""
-    data = load_strategy("chain_of_thought.json").to_json_dict()
-    data["name"] = "dc-cheatsheet-cot"
-    data["summary"] = "Chain of thought with the Dynamic Cheatsheet prepended to the problem."
-    data["steps"][0]["prompt"] = f"{CHEATSHEET_HEADER}\n{{cheatsheet}}\n\nPROBLEM:\n{{problem}}"
-    data["budget"]["max_tokens"] = 16000
-    return Strategy.model_validate(data)
+    return cot_with_context("dc-cheatsheet-cot",
+                            "Chain of thought with the Dynamic Cheatsheet prepended to the problem.",
+                            CHEATSHEET_HEADER, "cheatsheet")
 
 
 def curator_messages(sheet: str, problem: str, output: str, feedback: bool | None, max_words: int) -> list[dict]:

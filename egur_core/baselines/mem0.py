@@ -15,7 +15,7 @@ from ..benchmarks.base import Problem
 from ..llm.json_repair import extract_json
 from ..role_calls import UsageTotals, context_block
 from ..strategy import Strategy
-from .base import Attempt, Baseline, BaselineConfig, clip, load_strategy
+from .base import Attempt, Baseline, BaselineConfig, clip, cot_with_context
 from .memory_tables import add_facts, search_facts
 
 MEMORIES_HEADER = "MEMORIES (facts remembered from earlier problems, most relevant first):"
@@ -29,12 +29,9 @@ class FactList(BaseModel):
 
 
 def mem0_strategy() -> Strategy:
-    data = load_strategy("chain_of_thought.json").to_json_dict()
-    data["name"] = "mem0-facts-cot"
-    data["summary"] = "Chain of thought with the most similar remembered facts prepended to the problem."
-    data["steps"][0]["prompt"] = f"{MEMORIES_HEADER}\n{{memories}}\n\nPROBLEM:\n{{problem}}"
-    data["budget"]["max_tokens"] = 16000
-    return Strategy.model_validate(data)
+    return cot_with_context("mem0-facts-cot",
+                            "Chain of thought with the most similar remembered facts prepended to the problem.",
+                            MEMORIES_HEADER, "memories")
 
 
 def extractor_messages(problem: str, output: str, feedback: bool | None) -> list[dict]:
