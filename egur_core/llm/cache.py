@@ -52,9 +52,13 @@ def request_key(endpoint: str, params: dict[str, Any]) -> str:
 
 
 def endpoint_identity(settings: Any, endpoint: str) -> str:
-    """Which server answers: its base URL, or the simulated model *and its seed* (replies depend on it)."""
+    """Which server answers: its base URL, or the simulated model with its seed and code version."""
     ep = settings.endpoints[endpoint]
-    return f"simulated:seed={settings.sim_seed}" if ep.simulated else (ep.base_url or "https://api.openai.com/v1")
+    if ep.simulated:
+        from .simulated import simulator_fingerprint
+
+        return f"simulated:seed={settings.sim_seed}:code={simulator_fingerprint()}"
+    return ep.base_url or "https://api.openai.com/v1"
 
 
 class Ticket:

@@ -4,6 +4,21 @@ Always labelled "simulated" in the UI and in stored runs; it exists for demos wi
 for reproducible tests, never as the only thing tested.
 """
 
+import hashlib
+from functools import cache
+from pathlib import Path
+
 from .transport import SIMULATED_MODELS, SimulatedTransport
 
-__all__ = ["SimulatedTransport", "SIMULATED_MODELS"]
+
+@cache
+def simulator_fingerprint() -> str:
+    """Changes whenever the simulator's code does: recorded replies of an older simulator are not
+    replayed as if this one had given them (the response cache keys on it)."""
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+__all__ = ["SimulatedTransport", "SIMULATED_MODELS", "simulator_fingerprint"]
