@@ -152,7 +152,7 @@ class EGuRLoop:
 
     async def solve(self, run_id: str, idx: int, problem: Problem, config: LoopConfig) -> ProblemOutcome:
         started = time.perf_counter()
-        with self.memory.session() as store:
+        with self.memory.session() as store, store.transaction():
             store.start_problem(run_id, idx, problem.id, problem.text, problem.answer, problem.benchmark)
             retrieved = store.retrieve(problem.text, config.k_entries, config.k_notes,
                                        benchmark=problem.benchmark if config.same_benchmark_only else None)
