@@ -13,6 +13,15 @@ from tests.fakes.openai_server import FakeOpenAIServer, settings_for
 from tests.llm import USER, run_with_client
 
 
+async def _with(settings, body):
+    """``body(client)`` on a client built from ``settings``, closed afterwards."""
+    client = LLMClient(settings)
+    try:
+        return await body(client)
+    finally:
+        await client.aclose()
+
+
 def test_cost_is_computed_from_configured_prices():
     records: list[CallRecord] = []
     with FakeOpenAIServer("strict") as server:
@@ -60,15 +69,8 @@ def test_wrong_api_key_is_an_auth_error_that_never_shows_the_key():
         settings = settings_for(server)
         settings.endpoints["default"].api_key = secret  # type: ignore[assignment]  (validated on assignment)
 
-        async def main():
-            client = LLMClient(settings)
-            try:
-                await client.chat(USER, alias="small", role="executor")
-            finally:
-                await client.aclose()
-
         with pytest.raises(LLMError) as info:
-            asyncio.run(main())
+            asyncio.run(_with(settings, lambda c: c.chat(USER, alias="small", role="executor")))
     assert info.value.kind == "auth"
     assert secret not in str(info.value) and secret not in info.value.detail
     assert server.requests[0]["headers"]["authorization"] == f"Bearer {secret}"
@@ -79,15 +81,8 @@ def test_connection_refused_is_a_connection_error():
         settings = settings_for(server, max_retries=0)
     # the server is stopped now: nothing listens on its port
 
-    async def main():
-        client = LLMClient(settings)
-        try:
-            await client.chat(USER, alias="small", role="executor")
-        finally:
-            await client.aclose()
-
     with pytest.raises(LLMError) as info:
-        asyncio.run(main())
+        asyncio.run(_with(settings, lambda c: c.chat(USER, alias="small", role="executor")))
     assert info.value.kind == "connection"
     assert "127.0.0.1" in str(info.value)
 
@@ -113,14 +108,6 @@ def test_global_concurrency_cap_limits_calls_in_flight():
         results = asyncio.run(_with(settings, body))
     assert len(results) == 5
     assert server.max_in_flight == 2
-
-
-async def _with(settings, body):
-    client = LLMClient(settings)
-    try:
-        return await body(client)
-    finally:
-        await client.aclose()
 
 
 def test_simulated_endpoint_talks_to_simulated_local_with_a_dummy_key():
