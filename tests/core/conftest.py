@@ -74,3 +74,4 @@ def chat() -> ScriptedChat:
 @pytest.fixture
 def tools() -> FakeTools:
     return FakeTools(python=FakeTool("python", output="The answer is: 7"), calculator=FakeTool("calculator", "12"))
+

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import duckdb
 import pytest
 
 from egur_core.benchmarks.registry import load_problems
-from egur_core.llm import LLMClient, simulated_settings
-from egur_core.loop import EGuRLoop, ExploitRule, LoopConfig, OpenStore
+from egur_core.loop import ExploitRule, LoopConfig
 from egur_core.memory.store import MemoryStore
-from egur_core.tools.registry import default_registry
+from tests.core.loop_runner import run_loop as run_loop_in
 
 
 @pytest.fixture
@@ -19,19 +16,8 @@ def store() -> MemoryStore:
     return MemoryStore(duckdb.connect(":memory:"))
 
 
-def run_loop(store, config: LoopConfig, *, problems=None, run_id=None, events=None, on_event=None, seed=1):
-    async def go():
-        client = LLMClient(simulated_settings(seed=seed))
-        try:
-            loop = EGuRLoop(client, default_registry(), OpenStore(store),
-                            on_event=on_event or (events.append if events is not None else None))
-            rid = run_id or loop.start_run(config)
-            outcomes = await loop.run(config, run_id=rid, problems=problems)
-            return rid, outcomes
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
+def run_loop(store, config: LoopConfig, *, events=None, on_event=None, **kw):
+    return run_loop_in(store, config, on_event=on_event or (events.append if events is not None else None), **kw)
 
 
 def test_every_problem_is_recorded_with_costs_split_by_role(store):
@@ -135,16 +121,8 @@ def test_a_stop_request_ends_the_run_between_problems(store):
     flag = threading.Event()
     loop_stop.append(flag)
 
-    async def go():
-        client = LLMClient(simulated_settings(seed=1))
-        loop = EGuRLoop(client, default_registry(), OpenStore(store), on_event=stop_after_first, stop=flag)
-        config = LoopConfig(benchmark="sat3", n=4, k=2, seed=1)
-        run_id = loop.start_run(config)
-        outcomes = await loop.run(config, run_id=run_id)
-        await client.aclose()
-        return run_id, outcomes
-
-    run_id, outcomes = asyncio.run(go())
+    run_id, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=4, k=2, seed=1), on_event=stop_after_first,
+                                stop=flag)
     assert len(outcomes) == 1 and store.get_run(run_id)["status"] == "stopped"
 
 
@@ -172,15 +150,8 @@ class GarbageGuide:
 def test_a_garbage_guide_reply_fails_that_problem_with_a_reason_and_the_run_goes_on(store):
     from egur_core.llm.simulated import SimulatedTransport
 
-    async def go():
-        client = LLMClient(simulated_settings(seed=1), transport=GarbageGuide(SimulatedTransport(seed=1)))
-        loop = EGuRLoop(client, default_registry(), OpenStore(store))
-        config = LoopConfig(benchmark="sat3", n=2, k=2, seed=1)
-        outcomes = await loop.run(config, run_id=loop.start_run(config))
-        await client.aclose()
-        return outcomes
-
-    outcomes = asyncio.run(go())
+    _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=2, k=2, seed=1),
+                           transport=GarbageGuide(SimulatedTransport(seed=1)))
     assert len(outcomes) == 2 and all(o.answer is None and o.candidates == 0 for o in outcomes)
     rows = store.problem_rows(store.list_runs()["run_id"][0])
     assert rows["error"].str.contains("Guide").all() and rows["cost_guide"].gt(0).all()
@@ -229,16 +200,8 @@ class OneBadCandidate:
 def test_invalid_candidates_are_dropped_but_recorded_with_their_issues(store):
     from egur_core.llm.simulated import SimulatedTransport
 
-    async def go():
-        client = LLMClient(simulated_settings(seed=1), transport=OneBadCandidate(SimulatedTransport(seed=1)))
-        loop = EGuRLoop(client, default_registry(), OpenStore(store))
-        config = LoopConfig(benchmark="sat3", n=1, k=3, seed=1)
-        run_id = loop.start_run(config)
-        await loop.run(config, run_id=run_id)
-        await client.aclose()
-        return run_id
-
-    run_id = asyncio.run(go())
+    run_id, _ = run_loop(store, LoopConfig(benchmark="sat3", n=1, k=3, seed=1),
+                         transport=OneBadCandidate(SimulatedTransport(seed=1)))
     executions = store.executions_for(run_id, 0)
     rejected = [e for e in executions if e["strategy_hash"] is None]
     assert len(executions) == 3 and len(rejected) == 1

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import duckdb
 import pytest
 
 from egur_core.benchmarks.registry import load_problems
-from egur_core.llm import LLMClient
-from egur_core.loop import EGuRLoop, LoopConfig, OpenStore
+from egur_core.loop import LoopConfig
 from egur_core.memory.store import MemoryStore
-from egur_core.tools.registry import default_registry
+from tests.core.loop_runner import run_loop
 from tests.fakes.openai_server import FakeOpenAIServer, settings_for
 
 SOLVER = {"name": "solver", "steps": [{"id": "s", "op": "tool", "tool": "sat_solver", "input": "{problem}",
@@ -24,15 +22,9 @@ GUESS = {"name": "guess", "steps": [{"id": "a", "op": "llm", "model": "small", "
 def run_one(server: FakeOpenAIServer, store: MemoryStore):
     problem = load_problems("sat3", 1, 4)[0]
 
-    async def go():
-        client = LLMClient(settings_for(server))
-        loop = EGuRLoop(client, default_registry(), OpenStore(store))
-        config = LoopConfig(benchmark="sat3", n=1, k=2, seed=4)
-        outcomes = await loop.run(config, run_id=loop.start_run(config), problems=[problem])
-        await client.aclose()
-        return outcomes[0]
-
-    return asyncio.run(go())
+    _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=1, k=2, seed=4), settings=settings_for(server),
+                           problems=[problem])
+    return outcomes[0]
 
 
 @pytest.mark.parametrize("family", ["strict", "json_object_only", "text_only", "no_usage"])

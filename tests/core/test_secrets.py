@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
 from pydantic import SecretStr
 
-from egur_core.llm import LLMClient, simulated_settings
-from egur_core.loop import EGuRLoop, LoopConfig
+from egur_core.llm import simulated_settings
+from egur_core.loop import LoopConfig
 from egur_core.memory.database import MemoryFile, close_idle_files
 from egur_core.memory.transfer import export_memory
 from egur_core.run_report import run_report
-from egur_core.tools.registry import default_registry
+from tests.core.loop_runner import run_loop
 
 SECRET = "sk-test-DO-NOT-LEAK-4242"
 
@@ -24,16 +23,7 @@ def test_the_api_key_never_reaches_disk_or_logs(tmp_path, caplog):
     memory = MemoryFile(tmp_path / "m.duckdb", linger_s=0)
     caplog.set_level(logging.DEBUG)
 
-    async def go():
-        client = LLMClient(settings)
-        loop = EGuRLoop(client, default_registry(), memory)
-        config = LoopConfig(benchmark="sat3", n=2, k=2, seed=1)
-        run_id = loop.start_run(config)
-        await loop.run(config, run_id=run_id)
-        await client.aclose()
-        return run_id
-
-    run_id = asyncio.run(go())
+    run_id, _ = run_loop(memory, LoopConfig(benchmark="sat3", n=2, k=2, seed=1), settings=settings)
     with memory.session() as store:
         report = json.dumps(run_report(store, run_id), default=str)
         export_memory(store, tmp_path / "export.json")

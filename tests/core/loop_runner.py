@@ -1,0 +1,29 @@
+"""Running the whole loop from a test in one call."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+def run_loop(memory, config, *, settings=None, transport=None, problems=None, run_id=None, on_event=None,
+             stop=None):
+    """Run the EGuR loop to the end on ``memory`` (a store or a memory file); returns ``(run_id, outcomes)``.
+
+    The simulated model by default; ``settings``/``transport`` point it elsewhere (a fake server, a
+    transport that garbles some replies)."""
+    from egur_core.llm import LLMClient, simulated_settings
+    from egur_core.loop import EGuRLoop, OpenStore
+    from egur_core.memory.store import MemoryStore
+    from egur_core.tools.registry import default_registry
+
+    async def go():
+        client = LLMClient(settings or simulated_settings(seed=config.seed), transport=transport)
+        try:
+            access = OpenStore(memory) if isinstance(memory, MemoryStore) else memory
+            loop = EGuRLoop(client, default_registry(), access, on_event=on_event, stop=stop)
+            rid = run_id or loop.start_run(config)
+            return rid, await loop.run(config, run_id=rid, problems=problems)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
