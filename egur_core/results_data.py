@@ -34,7 +34,7 @@ _TOKENS = ("p.tokens_guide_in + p.tokens_guide_out + p.tokens_executor_in + p.to
 
 
 def _query(store: MemoryStore, sql: str, params: list[Any]) -> pd.DataFrame:
-    return store._df(sql, params)  # the store's thread-safe cursor; see the module docstring
+    return store.query_df(sql, params)
 
 
 def run_options(store: MemoryStore) -> pd.DataFrame:

@@ -122,7 +122,7 @@ def executions_of(store: Any, strategy_hash: str, limit: int = 50) -> list[dict[
 
     The one query here: ``MemoryStore`` has ``executions_for(run_id, idx)`` but nothing by strategy.
     """
-    rows = store._rows(  # noqa: SLF001 - read-only query; belongs in runs_repo when it grows one
+    rows = store.query(
         "SELECT execution_id, run_id, idx, candidate, ok, correct, chosen, exploited, error, calls, cost_usd, "
         "latency_s, trace FROM executions WHERE strategy_hash = ? AND NOT coalesce(stale, false) "
         "ORDER BY created_at DESC, execution_id DESC LIMIT ?", [strategy_hash, int(limit)])

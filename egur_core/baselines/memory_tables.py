@@ -16,36 +16,36 @@ from ..memory.records import utcnow
 
 def latest_cheatsheet(store: Any, scope: str) -> tuple[int, str]:
     """(version, text) of the scope's newest cheatsheet; (0, "") before the first problem."""
-    row = store._row("SELECT version, text FROM cheatsheet_versions WHERE scope = ? ORDER BY version DESC LIMIT 1",
+    row = store.query_one("SELECT version, text FROM cheatsheet_versions WHERE scope = ? ORDER BY version DESC LIMIT 1",
                      [scope])
     return (int(row["version"]), row["text"]) if row else (0, "")
 
 
 def save_cheatsheet(store: Any, scope: str, text: str, run_id: str, idx: int, tokens: int) -> int:
-    with store._tx():
-        version = int(store._scalar("SELECT coalesce(max(version), 0) + 1 FROM cheatsheet_versions WHERE scope = ?",
+    with store.transaction():
+        version = int(store.scalar("SELECT coalesce(max(version), 0) + 1 FROM cheatsheet_versions WHERE scope = ?",
                                     [scope]))
-        store._db.execute("INSERT INTO cheatsheet_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+        store.execute("INSERT INTO cheatsheet_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
                           [scope, version, run_id, idx, text, tokens, utcnow()])
     return version
 
 
 def cheatsheet_history(store: Any, scope: str) -> list[dict[str, Any]]:
-    return store._rows("SELECT * FROM cheatsheet_versions WHERE scope = ? ORDER BY version", [scope])
+    return store.query("SELECT * FROM cheatsheet_versions WHERE scope = ? ORDER BY version", [scope])
 
 
 def _ensure_fact_dim(store: Any) -> None:
     """Facts were embedded by another embedder (other size): re-embed them with this one."""
-    column = store._scalar("SELECT data_type FROM information_schema.columns WHERE table_name = 'mem0_facts' "
+    column = store.scalar("SELECT data_type FROM information_schema.columns WHERE table_name = 'mem0_facts' "
                            "AND column_name = 'embedding'")
     if column == f"FLOAT[{store.dim}]":
         return
-    with store._tx():
-        rows = store._rows("SELECT fact_id, text FROM mem0_facts")
-        store._db.execute("ALTER TABLE mem0_facts DROP COLUMN embedding")
-        store._db.execute(f"ALTER TABLE mem0_facts ADD COLUMN embedding FLOAT[{store.dim}]")
+    with store.transaction():
+        rows = store.query("SELECT fact_id, text FROM mem0_facts")
+        store.execute("ALTER TABLE mem0_facts DROP COLUMN embedding")
+        store.execute(f"ALTER TABLE mem0_facts ADD COLUMN embedding FLOAT[{store.dim}]")
         for row in rows:
-            store._db.execute("UPDATE mem0_facts SET embedding = ? WHERE fact_id = ?",
+            store.execute("UPDATE mem0_facts SET embedding = ? WHERE fact_id = ?",
                               [store.embed(row["text"]), row["fact_id"]])
 
 
@@ -53,16 +53,16 @@ def add_facts(store: Any, scope: str, facts: list[str], run_id: str, idx: int, d
     """Store new facts with embeddings, skipping exact and near duplicates (Mem0's ADD-only + dedup)."""
     _ensure_fact_dim(store)
     added: list[int] = []
-    with store._tx():
+    with store.transaction():
         for text in dict.fromkeys(f.strip() for f in facts if f and f.strip()):
             vector = store.embed(text)
-            nearest = store._scalar(
+            nearest = store.scalar(
                 f"SELECT max(array_cosine_similarity(embedding, ?::FLOAT[{store.dim}])) FROM mem0_facts "
                 "WHERE scope = ?", [vector, scope])
             if nearest is not None and nearest == nearest and nearest >= dedup_at:
                 continue
-            fact_id = store._next_id("mem0_facts", "mem0_facts", "fact_id")
-            store._db.execute("INSERT INTO mem0_facts VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+            fact_id = store.next_id("mem0_facts", "mem0_facts", "fact_id")
+            store.execute("INSERT INTO mem0_facts VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
                               [fact_id, scope, run_id, idx, text, vector, utcnow()])
             added.append(fact_id)
     return added
@@ -73,17 +73,17 @@ def search_facts(store: Any, scope: str, query: str, k: int) -> list[dict[str, A
     if k <= 0:
         return []
     _ensure_fact_dim(store)
-    rows = store._rows(f"""
+    rows = store.query(f"""
         SELECT fact_id, text, coalesce(nullif(array_cosine_similarity(embedding, $q::FLOAT[{store.dim}]),
                'NaN'::FLOAT), -1) AS similarity
         FROM mem0_facts WHERE scope = $scope ORDER BY similarity DESC, fact_id LIMIT $k""",
                        {"q": store.embed(query), "scope": scope, "k": int(k)})
     if rows:
-        with store._tx():
-            store._db.execute("UPDATE mem0_facts SET retrievals = retrievals + 1 WHERE fact_id IN "
+        with store.transaction():
+            store.execute("UPDATE mem0_facts SET retrievals = retrievals + 1 WHERE fact_id IN "
                               f"({', '.join(str(int(r['fact_id'])) for r in rows)})")
     return rows
 
 
 def count_facts(store: Any, scope: str) -> int:
-    return int(store._scalar("SELECT count(*) FROM mem0_facts WHERE scope = ?", [scope]))
+    return int(store.scalar("SELECT count(*) FROM mem0_facts WHERE scope = ?", [scope]))

@@ -108,7 +108,7 @@ class ResponseCache:
     def _load(self) -> dict[tuple[str, int], CachedReply]:
         if self._replies is None:
             with self.memory.session() as store:
-                rows = store._rows(  # the store has no raw-SQL API; this table is the cache's own
+                rows = store.query(  # this table is the cache's own
                     "SELECT key, occurrence, model, texts, finish_reasons, prompt_tokens, completion_tokens, "
                     "estimated, cost_usd FROM response_cache WHERE namespace = ?", [self.namespace])
             self._replies = {(r["key"], r["occurrence"]): _reply(r) for r in rows}
@@ -121,15 +121,15 @@ class ResponseCache:
             hits, self._hits = self._hits, Counter()
         if not pending and not hits:
             return 0
-        with self.memory.session() as store, store._tx():
+        with self.memory.session() as store, store.transaction():
             for key, occurrence, reply in pending:
-                store._db.execute(
+                store.execute(
                     "INSERT INTO response_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
                     [self.namespace, key, occurrence, reply.model, json.dumps(reply.texts),
                      json.dumps(reply.finish_reasons), reply.usage.prompt_tokens, reply.usage.completion_tokens,
                      reply.usage.estimated, reply.cost_usd, utcnow()])
             for (key, occurrence), count in hits.items():
-                store._db.execute("UPDATE response_cache SET hits = hits + ? WHERE namespace = ? AND key = ? "
+                store.execute("UPDATE response_cache SET hits = hits + ? WHERE namespace = ? AND key = ? "
                                   "AND occurrence = ?", [count, self.namespace, key, occurrence])
         if self._replies is not None:
             self._replies.update({(k, o): r for k, o, r in pending})
@@ -153,7 +153,7 @@ def _reply(row: dict[str, Any]) -> CachedReply:
 
 def cache_stats(store: Any) -> list[dict[str, Any]]:
     """Per namespace: entries, hits, what the recorded calls cost and what the hits saved, size."""
-    return store._rows("""
+    return store.query("""
         SELECT namespace, count(*) AS entries, sum(hits) AS hits, sum(cost_usd) AS recorded_usd,
                sum(cost_usd * hits) AS saved_usd, sum(prompt_tokens + completion_tokens) AS tokens,
                sum(length(texts)) AS text_bytes, min(created_at) AS first, max(created_at) AS last
@@ -162,13 +162,13 @@ def cache_stats(store: Any) -> list[dict[str, Any]]:
 
 def clear_cache(store: Any, namespace: str | None = None) -> int:
     """Delete the cached replies (of one namespace, or all); returns how many were deleted."""
-    with store._tx():
-        count = int(store._scalar("SELECT count(*) FROM response_cache WHERE ? IS NULL OR namespace = ?",
+    with store.transaction():
+        count = int(store.scalar("SELECT count(*) FROM response_cache WHERE ? IS NULL OR namespace = ?",
                                   [namespace, namespace]))
-        store._db.execute("DELETE FROM response_cache WHERE ? IS NULL OR namespace = ?", [namespace, namespace])
+        store.execute("DELETE FROM response_cache WHERE ? IS NULL OR namespace = ?", [namespace, namespace])
     return count
 
 
 def iter_namespaces(store: Any) -> Iterator[str]:
-    for row in store._rows("SELECT DISTINCT namespace FROM response_cache ORDER BY 1"):
+    for row in store.query("SELECT DISTINCT namespace FROM response_cache ORDER BY 1"):
         yield row["namespace"]

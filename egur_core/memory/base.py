@@ -121,6 +121,33 @@ class StoreBase:
     def _df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
         return self._db.execute(sql, params or []).df()
 
+    # -- public SQL surface, for modules that own tables in this file (response cache, baselines) and for
+    #    read-only reporting queries; they go through the same per-thread cursor and write lock --------
+    def query(self, sql: str, params: list | tuple | None = None) -> list[dict[str, Any]]:
+        return self._rows(sql, params)
+
+    def query_one(self, sql: str, params: list | tuple | None = None) -> dict[str, Any] | None:
+        return self._row(sql, params)
+
+    def query_df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
+        return self._df(sql, params)
+
+    def scalar(self, sql: str, params: list | tuple | None = None) -> Any:
+        return self._scalar(sql, params)
+
+    def execute(self, sql: str, params: list | tuple | None = None) -> None:
+        """A write; wrap several in ``transaction()`` to make them all-or-nothing."""
+        with self._tx():
+            self._db.execute(sql, params or [])
+
+    def next_id(self, name: str, table: str, column: str) -> int:
+        """A never-reused id for a row of ``table`` (see ``_next_id``)."""
+        return self._next_id(name, table, column)
+
+    def transaction(self):
+        """Group several writes into one all-or-nothing transaction (store methods inside it join it)."""
+        return self._tx()
+
     def _next_id(self, name: str, table: str, column: str) -> int:
         """A never-reused id: undo re-inserts deleted rows with their ids, so ids must not recycle."""
         with self._tx():

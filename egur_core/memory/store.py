@@ -64,10 +64,6 @@ class MemoryStore(ReviewMixin, RunsMixin, RetrievalMixin):
     def _after_rollback(self) -> None:
         self._saved_hashes.clear()
 
-    def transaction(self):
-        """Group several writes into one all-or-nothing transaction (store methods inside it join it)."""
-        return self._tx()
-
     # -- strategies -----------------------------------------------------------------------------
     def save_strategy(
         self, strategy: Strategy | dict, parent_hash: str | None = None, created_by: str = "guide"
