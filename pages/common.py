@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
+from egur_core.app.services import DEFAULT_DB, resolve_settings, role_summary
 from egur_core.llm import Settings
 from egur_core.memory.database import MemoryFile, MemoryFileBusy
 from egur_core.memory.store import MemoryStore
-from egur_core.services import DEFAULT_DB, resolve_settings, role_summary
 
 DB_ENV = "EGUR_DB"
 
@@ -25,8 +26,6 @@ def _leave_pages_directory_mode() -> None:
     """A deep link (say /memory) as a fresh server's first request runs the page file directly in
     Streamlit's legacy pages-directory mode: the sidebar lists every file in pages/ and app.py's
     router never runs. Switch that mode off and rerun, so app.py's st.navigation serves the URL."""
-    from streamlit.runtime.pages_manager import PagesManager
-
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()

@@ -11,9 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from egur_core.memory.records import MemoryImportError, MemoryOpError, PruneRule
-from egur_core.memory.transfer import export_memory, import_memory
-from egur_core.memory_editing import (
+from egur_core.app.memory_editing import (
     EditError,
     choice_hash,
     describe_op,
@@ -25,6 +23,8 @@ from egur_core.memory_editing import (
     touched_items,
     usefulness,
 )
+from egur_core.memory.records import MemoryImportError, MemoryOpError, PruneRule
+from egur_core.memory.transfer import export_memory, import_memory
 from pages.common import memory, model_badge
 
 EDITOR = {"entries": "entries_editor", "notes": "notes_editor"}

@@ -1,7 +1,7 @@
 """Results page: compare runs on accuracy and cost as experience accumulates.
 
-Queries are aggregated in DuckDB (egur_core.results_data) and cached for a few seconds, so the
-page stays fast on a file with tens of thousands of problems; figures come from egur_core.charts.
+Queries are aggregated in DuckDB (egur_core.app.results_data) and cached for a few seconds, so the
+page stays fast on a file with tens of thousands of problems; figures come from egur_core.app.charts.
 Baseline runs (``method`` other than ``egur``) are coloured by method next to EGuR.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from egur_core import charts, results_data
+from egur_core.app import charts, results_data
 from egur_core.memory.database import MemoryFileBusy
 from pages.common import db_path, memory_file, model_badge
 

@@ -1,6 +1,6 @@
 """Run page: configure a run, start it in the background, watch it learn, stop it.
 
-The run lives in a ``Job`` thread (egur_core.jobs) that never touches ``st.*``; this page only
+The run lives in a ``Job`` thread (egur_core.app.jobs) that never touches ``st.*``; this page only
 reads snapshots, polled by a fragment once a second while the job runs. The run id is kept in
 the URL, so a refreshed tab reattaches to a running job, or shows a past run from the database.
 """
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from egur_core import charts, results_data
-from egur_core.benchmarks.registry import benchmark_names
-from egur_core.jobs import Job, JobRegistry, JobSnapshot, default_registry
-from egur_core.loop import ExploitRule, LoopConfig
-from egur_core.strategy_graph import to_dot
+from egur_core.app import charts, results_data
+from egur_core.app.jobs import Job, JobRegistry, default_registry
+from egur_core.app.progress import JobSnapshot
+from egur_core.evals.datasets.registry import benchmark_names
+from egur_core.reasoner.loop import ExploitRule, LoopConfig
+from egur_core.strategy.graph import to_dot
 from pages.common import db_path, memory, memory_file, model_badge, settings
 
 FEED_SIZE = 10

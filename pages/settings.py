@@ -10,9 +10,11 @@ import pandas as pd
 import streamlit as st
 from pydantic import SecretStr, ValidationError
 
-from egur_core.llm import EndpointConfig, LLMClient, ModelSpec, Settings, save_settings, simulated_settings
-from egur_core.llm.config import DEFAULT_REAL_MODEL, ROLES
+from egur_core.app.services import build_client
+from egur_core.llm import EndpointConfig, ModelSpec, Settings, save_settings, simulated_settings
+from egur_core.llm.config import DEFAULT_REAL_MODEL
 from egur_core.llm.pricing import known_price
+from egur_core.strategy.roles import ROLES
 from pages.common import model_badge, settings
 
 MODES = {"simulated": "Simulated model (offline, no key, free)", "endpoint": "OpenAI-compatible endpoint"}
@@ -66,7 +68,7 @@ async def probe(candidate: Settings, endpoint: str) -> dict:
     candidate = candidate.model_copy(deep=True)
     ep = candidate.endpoints[endpoint]
     ep.max_retries, ep.timeout_s = min(ep.max_retries, 1), min(ep.timeout_s, 20.0)
-    client = LLMClient(candidate)
+    client = build_client(candidate)
     try:
         return await client.probe(endpoint)
     finally:

@@ -6,11 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from egur_core.memory.ops import UpdateEntry
-from egur_core.memory.records import MemoryOpError
-from egur_core.services import build_tools
-from egur_core.strategy_graph import to_dot
-from egur_core.strategy_views import (
+from egur_core.app.services import build_tools
+from egur_core.app.strategy_views import (
     SORTS,
     execution_option,
     executions_of,
@@ -24,7 +21,10 @@ from egur_core.strategy_views import (
     strategy_option,
     unified_diff,
 )
-from egur_core.validation import validate_strategy
+from egur_core.memory.ops import UpdateEntry
+from egur_core.memory.records import MemoryOpError
+from egur_core.strategy.graph import to_dot
+from egur_core.strategy.validation import validate_strategy
 from pages.common import memory, model_badge, settings
 
 st.title(":material/account_tree: Strategies")

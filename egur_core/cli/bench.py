@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..bench import METHODS, BenchConfig, BenchResult, run_bench
-from ..benchmarks.registry import benchmark_names
-from ..events import LoopEvent
-from ..run_report import problem_records
-from ..services import describe_models, open_memory, resolve_settings
-from .common import add_db_option, add_model_options, print_table
+from egur_core.app.services import build_client, describe_models, open_memory, resolve_settings
+from egur_core.cli.common import add_db_option, add_model_options, print_table
+from egur_core.evals.comparison import METHODS, BenchConfig, BenchResult, run_bench
+from egur_core.evals.datasets.registry import benchmark_names
+from egur_core.evals.run_records import problem_records
+from egur_core.reasoner.events import LoopEvent
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,7 +54,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"bench {args.benchmark}: n={args.n}, methods={','.join(methods)}, seeds={seeds}, "
           f"cache={'off' if args.no_cache else 'on'}", file=sys.stderr)
     memory = open_memory(args.db)
-    result = run_bench(memory, settings_for, config, on_event=_Progress(len(methods) * len(seeds), args.quiet))
+    progress = _Progress(len(methods) * len(seeds), args.quiet)
+    result = run_bench(memory, settings_for, config, build_client, on_event=progress)
     print_comparison(result)
     if args.report:
         with memory.session() as store:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..llm.cache import cache_stats, clear_cache
-from ..services import open_memory
-from .common import add_db_option, print_table
+from egur_core.app.services import open_memory
+from egur_core.cli.common import add_db_option, print_table
+from egur_core.llm.cache import cache_stats, clear_cache
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

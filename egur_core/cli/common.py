@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..services import DEFAULT_DB
+from egur_core.app.services import DEFAULT_DB
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:

@@ -13,9 +13,9 @@ import sys
 
 import pandas as pd
 
-from ..memory.database import MemoryFile
-from ..memory.records import PruneRule
-from ..memory.transfer import export_memory, import_memory
+from egur_core.memory.database import MemoryFile
+from egur_core.memory.records import PruneRule
+from egur_core.memory.transfer import export_memory, import_memory
 
 DEFAULT_DB = "egur.duckdb"
 _WIDTH = 60

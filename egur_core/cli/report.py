@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..html_report import build_report
-from ..services import open_memory
-from .common import add_db_option
+from egur_core.app.html_report import build_report
+from egur_core.app.services import open_memory
+from egur_core.cli.common import add_db_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

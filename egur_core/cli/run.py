@@ -9,12 +9,12 @@ import sys
 import threading
 from pathlib import Path
 
-from ..benchmarks.registry import benchmark_names
-from ..events import LoopEvent
-from ..loop import EGuRLoop, ExploitRule, LoopConfig
-from ..run_report import run_report, summarise
-from ..services import build_client, build_tools, describe_models, open_memory, resolve_settings
-from .common import add_db_option, add_model_options, print_table
+from egur_core.app.services import build_client, build_tools, describe_models, open_memory, resolve_settings
+from egur_core.cli.common import add_db_option, add_model_options, print_table
+from egur_core.evals.datasets.registry import benchmark_names, workload
+from egur_core.evals.run_records import run_report, summarise
+from egur_core.reasoner.events import LoopEvent
+from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,13 +67,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run(settings, memory, config: LoopConfig, resume: str | None, progress, stop) -> str:
+    work = workload(config.benchmark, config.n, config.seed)  # an unknown benchmark is refused before any write
     client = build_client(settings)
     try:
         loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)
         run_id = resume or loop.start_run(config)
         progress.run_id = run_id
         print(f"run {run_id} on {config.benchmark}: {config.n} problems, k={config.k}", file=sys.stderr)
-        await loop.run(config, run_id=run_id)
+        await loop.run(config, work, run_id=run_id)
         return run_id
     finally:
         await client.aclose()

@@ -8,11 +8,11 @@ import json
 import sys
 from pathlib import Path
 
-from ..runtime import Runtime
-from ..services import build_client, build_tools, describe_models, resolve_settings
-from ..strategy_graph import to_dot, to_json_graph
-from ..validation import validate_strategy
-from .common import add_model_options, print_table
+from egur_core.app.services import build_client, build_tools, describe_models, resolve_settings
+from egur_core.cli.common import add_model_options, print_table
+from egur_core.runtime.engine import Runtime
+from egur_core.strategy.graph import to_dot, to_json_graph
+from egur_core.strategy.validation import validate_strategy
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

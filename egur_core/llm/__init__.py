@@ -4,8 +4,8 @@ Import from here: settings (:func:`load_settings`, :func:`simulated_settings`), 
 result types, and :func:`extract_json`. See ``config.py`` for the settings file format.
 """
 
-from .client import CallRecord, ChatResult, LLMClient, LLMError, Usage
-from .config import (
+from egur_core.llm.client import LLMClient
+from egur_core.llm.config import (
     EndpointConfig,
     ModelSpec,
     Role,
@@ -14,8 +14,11 @@ from .config import (
     save_settings,
     simulated_settings,
 )
-from .json_repair import extract_json
-from .structured import StructuredResult
+from egur_core.llm.errors import LLMError
+from egur_core.llm.json_repair import extract_json
+from egur_core.llm.pricing import Usage
+from egur_core.llm.results import CallRecord, ChatResult
+from egur_core.llm.structured import StructuredResult
 
 __all__ = [
     "CallRecord", "ChatResult", "EndpointConfig", "LLMClient", "LLMError", "ModelSpec", "Role", "Settings",

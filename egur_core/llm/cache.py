@@ -21,19 +21,50 @@ import hashlib
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ..memory.records import utcnow
-from .pricing import Usage
+from egur_core.llm.pricing import Usage
 
 __all__ = ["CachedReply", "ResponseCache", "Ticket", "cache_stats", "clear_cache", "request_key"]
 
 
+TABLE_OWNER = "response_cache"
+TABLES = (
+    # the first version was created by the memory's own migration 5; IF NOT EXISTS adopts those files
+    ("m001_response_cache", """
+    CREATE TABLE IF NOT EXISTS response_cache (
+        namespace VARCHAR NOT NULL, key VARCHAR NOT NULL, occurrence INTEGER NOT NULL, model VARCHAR,
+        texts JSON NOT NULL, finish_reasons JSON, prompt_tokens BIGINT, completion_tokens BIGINT,
+        estimated BOOLEAN DEFAULT false, cost_usd DOUBLE DEFAULT 0, hits BIGINT NOT NULL DEFAULT 0,
+        created_at TIMESTAMP NOT NULL, PRIMARY KEY (namespace, key, occurrence))"""),
+)
+"""This module's tables in the memory file, as numbered migrations (see ``MemoryStore.ensure_tables``)."""
+
+
+class _Store(Protocol):
+    """The part of ``MemoryStore`` the cache uses: its public SQL surface."""
+
+    def ensure_tables(self, owner: str, migrations: Any) -> None: ...
+    def query(self, sql: str, params: list | None = None) -> list[dict[str, Any]]: ...
+    def scalar(self, sql: str, params: list | None = None) -> Any: ...
+    def execute(self, sql: str, params: list | None = None) -> None: ...
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+
 class _Sessions(Protocol):
-    def session(self) -> AbstractContextManager[Any]: ...
+    def session(self) -> AbstractContextManager[_Store]: ...
+
+
+def _ready(store: _Store) -> _Store:
+    store.ensure_tables(TABLE_OWNER, TABLES)
+    return store
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -51,13 +82,14 @@ def request_key(endpoint: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def endpoint_identity(settings: Any, endpoint: str) -> str:
-    """Which server answers: its base URL, or the simulated model with its seed and code version."""
+def endpoint_identity(settings: Any, endpoint: str, transport_identity: str | None = None) -> str:
+    """Which server answers: the client's transport when it has one (the simulated model says its seed and
+    code version), else the endpoint's base URL."""
+    if transport_identity:
+        return transport_identity
     ep = settings.endpoints[endpoint]
     if ep.simulated:
-        from .simulated import simulator_fingerprint
-
-        return f"simulated:seed={settings.sim_seed}:code={simulator_fingerprint()}"
+        return f"simulated:seed={settings.sim_seed}"
     return ep.base_url or "https://api.openai.com/v1"
 
 
@@ -108,7 +140,7 @@ class ResponseCache:
     def _load(self) -> dict[tuple[str, int], CachedReply]:
         if self._replies is None:
             with self.memory.session() as store:
-                rows = store.query(  # this table is the cache's own
+                rows = _ready(store).query(  # this table is the cache's own
                     "SELECT key, occurrence, model, texts, finish_reasons, prompt_tokens, completion_tokens, "
                     "estimated, cost_usd FROM response_cache WHERE namespace = ?", [self.namespace])
             self._replies = {(r["key"], r["occurrence"]): _reply(r) for r in rows}
@@ -121,13 +153,13 @@ class ResponseCache:
             hits, self._hits = self._hits, Counter()
         if not pending and not hits:
             return 0
-        with self.memory.session() as store, store.transaction():
+        with self.memory.session() as store, _ready(store).transaction():
             for key, occurrence, reply in pending:
                 store.execute(
                     "INSERT INTO response_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
                     [self.namespace, key, occurrence, reply.model, json.dumps(reply.texts),
                      json.dumps(reply.finish_reasons), reply.usage.prompt_tokens, reply.usage.completion_tokens,
-                     reply.usage.estimated, reply.cost_usd, utcnow()])
+                     reply.usage.estimated, reply.cost_usd, _utcnow()])
             for (key, occurrence), count in hits.items():
                 store.execute("UPDATE response_cache SET hits = hits + ? WHERE namespace = ? AND key = ? "
                                   "AND occurrence = ?", [count, self.namespace, key, occurrence])
@@ -151,24 +183,19 @@ def _reply(row: dict[str, Any]) -> CachedReply:
         cost_usd=float(row["cost_usd"] or 0.0), model=row["model"] or "")
 
 
-def cache_stats(store: Any) -> list[dict[str, Any]]:
+def cache_stats(store: _Store) -> list[dict[str, Any]]:
     """Per namespace: entries, hits, what the recorded calls cost and what the hits saved, size."""
-    return store.query("""
+    return _ready(store).query("""
         SELECT namespace, count(*) AS entries, sum(hits) AS hits, sum(cost_usd) AS recorded_usd,
                sum(cost_usd * hits) AS saved_usd, sum(prompt_tokens + completion_tokens) AS tokens,
                sum(length(texts)) AS text_bytes, min(created_at) AS first, max(created_at) AS last
         FROM response_cache GROUP BY namespace ORDER BY namespace""")
 
 
-def clear_cache(store: Any, namespace: str | None = None) -> int:
+def clear_cache(store: _Store, namespace: str | None = None) -> int:
     """Delete the cached replies (of one namespace, or all); returns how many were deleted."""
-    with store.transaction():
+    with _ready(store).transaction():
         count = int(store.scalar("SELECT count(*) FROM response_cache WHERE ? IS NULL OR namespace = ?",
                                   [namespace, namespace]))
         store.execute("DELETE FROM response_cache WHERE ? IS NULL OR namespace = ?", [namespace, namespace])
     return count
-
-
-def iter_namespaces(store: Any) -> Iterator[str]:
-    for row in store.query("SELECT DISTINCT namespace FROM response_cache ORDER BY 1"):
-        yield row["namespace"]

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +21,12 @@ import httpx2
 import openai
 from pydantic import BaseModel
 
-from ..embedding import local_embedding
-from .cache import CachedReply, ResponseCache, endpoint_identity
-from .config import EndpointConfig, ModelSpec, Settings
-from .errors import OPENAI_BASE_URL, LLMError, apply_quirks, is_n_complaint, param_quirk, to_llm_error
-from .pricing import Usage, estimate_prompt_tokens, estimate_tokens, price_cost, sum_usage
+from egur_core.llm.cache import CachedReply, ResponseCache, endpoint_identity
+from egur_core.llm.config import EndpointConfig, ModelSpec, Settings
+from egur_core.llm.errors import OPENAI_BASE_URL, LLMError, apply_quirks, is_n_complaint, param_quirk, to_llm_error
+from egur_core.llm.pricing import Usage, estimate_prompt_tokens, estimate_tokens, price_cost
+from egur_core.llm.results import CallRecord, ChatResult, merge_results
+from egur_core.llm.structured import StructuredResult, negotiate, probe_endpoint
 
 log = logging.getLogger("egur.llm")
 
@@ -33,48 +34,7 @@ SIMULATED_BASE_URL = "http://simulated.local/v1"
 NO_KEY = "no-key"  # local servers need no key, but the SDK insists on one
 EMBED_BATCH = 128
 
-__all__ = ["CallRecord", "ChatResult", "LLMClient", "LLMError", "StructuredResult", "Usage"]
-
-
-class CallRecord(BaseModel):
-    """One model call (after the SDK's retries), successful or not: the unit of cost accounting."""
-
-    role: str
-    alias: str
-    model: str
-    usage: Usage
-    cost_usd: float
-    latency_s: float
-    ok: bool
-    error: str | None = None
-    structured_mode: str | None = None
-    cached: bool = False
-
-
-class ChatResult(BaseModel):
-    texts: list[str]
-    finish_reasons: list[str]
-    usage: Usage
-    cost_usd: float
-    latency_s: float
-    model: str
-    alias: str
-    role: str
-    calls: int = 1
-
-
-def merge_results(parts: list[ChatResult], latency_s: float) -> ChatResult:
-    """Several calls answering one request (n fallback, structured retries) as one result."""
-    first = parts[0]
-    return ChatResult(
-        texts=[t for p in parts for t in p.texts],
-        finish_reasons=[f for p in parts for f in p.finish_reasons],
-        usage=sum_usage(p.usage for p in parts),
-        cost_usd=sum(p.cost_usd for p in parts),
-        latency_s=latency_s,
-        model=first.model, alias=first.alias, role=first.role,
-        calls=sum(p.calls for p in parts),
-    )
+__all__ = ["LLMClient"]
 
 
 @dataclass
@@ -87,10 +47,20 @@ class LLMClient:
     """Async, shareable by concurrent tasks; one SDK client per endpoint, built lazily per event loop."""
 
     def __init__(self, settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None,
+                 transports: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
+                 transport_identity: str | None = None, local_embed: Callable[[str], list[float]] | None = None,
                  on_call: Callable[[CallRecord], None] | None = None, cache: ResponseCache | None = None):
+        """``transport`` answers every request in place of the network (a test's mock), ``transports`` those
+        of the named endpoints (the simulated model's); ``transport_identity`` says who answers through them,
+        for the response cache's keys. ``local_embed`` serves :meth:`embed` where no endpoint serves
+        embeddings. The composition root (``egur_core.app.services.build_client``) wires these; nothing in
+        this package knows the simulator."""
         self.settings = settings
         self.cache = cache  # record/replay of replies (egur_core.llm.cache); None: always call the model
         self._transport = transport
+        self._transports = dict(transports or {})
+        self.transport_identity = transport_identity
+        self._local_embed = local_embed
         self._on_call = on_call
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self.model_quirks: dict[tuple[str, str], set[str]] = {}  # (endpoint, model) -> parameter workarounds
@@ -113,16 +83,14 @@ class LLMClient:
             self._loops[loop] = _LoopState(asyncio.Semaphore(self.settings.concurrency))
         return self._loops[loop]
 
-    def _simulated_transport(self) -> httpx2.AsyncBaseTransport:
-        from egur_core.llm.simulated import SimulatedTransport  # lazy: written separately, optional here
-
-        return SimulatedTransport(seed=self.settings.sim_seed, latency_s=self.settings.sim_latency_s)
-
     def sdk(self, endpoint: str) -> openai.AsyncOpenAI:
         sdks = self._state().sdks
         if endpoint not in sdks:
             ep = self.endpoint_config(endpoint)
-            transport = self._transport or (self._simulated_transport() if ep.simulated else None)
+            transport = self._transports.get(endpoint, self._transport)
+            if ep.simulated and transport is None:
+                raise LLMError("config", f"endpoint {endpoint!r} is the simulated model, but this client was built "
+                               "without its transport (build clients with egur_core.app.services.build_client)")
             sdks[endpoint] = openai.AsyncOpenAI(
                 api_key="sim" if ep.simulated else (ep.api_key.get_secret_value() if ep.api_key else NO_KEY),
                 base_url=SIMULATED_BASE_URL if ep.simulated else (ep.base_url or OPENAI_BASE_URL),
@@ -156,7 +124,9 @@ class LLMClient:
             params["n"] = n
         if response_format is not None:
             params["response_format"] = response_format
-        ticket = self.cache.claim(endpoint_identity(self.settings, spec.endpoint), params) if self.cache else None
+        via_transport = self._transport is not None or spec.endpoint in self._transports
+        identity = endpoint_identity(self.settings, spec.endpoint, self.transport_identity if via_transport else None)
+        ticket = self.cache.claim(identity, params) if self.cache else None
         if ticket is not None and ticket.hit is not None:
             return self._replay(ticket.hit, spec, role, structured_mode)
         key = (spec.endpoint, spec.model)
@@ -265,8 +235,6 @@ class LLMClient:
     async def structured(self, messages: list[dict], schema: type[BaseModel], *, alias: str, role: str,
                          max_tokens: int = 4096, temperature: float = 0.0) -> StructuredResult:
         """A validated ``schema`` instance, negotiating the best structured-output mode per endpoint."""
-        from .structured import negotiate
-
         return await negotiate(self, self.settings.resolve(alias), messages, schema, role=role,
                                max_tokens=max_tokens, temperature=temperature)
 
@@ -287,10 +255,15 @@ class LLMClient:
         target = self.embedding_target()
         return f"{target[0]}:{target[1]}" if target else "local-256"
 
+    def _embed_locally(self, texts: list[str]) -> list[list[float]]:
+        if self._local_embed is None:
+            raise LLMError("config", "no endpoint serves embeddings and this client has no local embedding")
+        return [self._local_embed(t) for t in texts]
+
     async def embed(self, texts: list[str]) -> list[list[float]]:
         target = self.embedding_target()
         if target is None or not texts:
-            return [local_embedding(t) for t in texts]
+            return self._embed_locally(texts)
         endpoint, model = target
         ep = self.endpoint_config(endpoint)
         vectors: list[list[float]] = []
@@ -308,15 +281,13 @@ class LLMClient:
                 log.warning("endpoint %r serves no embeddings (HTTP %s); using the local embedding",
                             endpoint, exc.status_code)
                 self.no_embedding_endpoints.add(endpoint)
-                return [local_embedding(t) for t in texts]
+                return self._embed_locally(texts)
             raise to_llm_error(exc, ep, model) from None
         except openai.OpenAIError as exc:
             raise to_llm_error(exc, ep, model) from None
         return vectors
 
     async def probe(self, endpoint: str = "default") -> dict:
-        from .structured import probe_endpoint
-
         return await probe_endpoint(self, endpoint)
 
     async def aclose(self) -> None:
@@ -327,6 +298,3 @@ class LLMClient:
                 await sdk.close()
             except Exception:  # closing is best effort (e.g. the loop is going away)
                 log.debug("closing an SDK client failed", exc_info=True)
-
-
-from .structured import StructuredResult  # noqa: E402  (cycle: structured uses the classes above)

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from .pricing import known_price
+from egur_core.llm.pricing import known_price
+from egur_core.strategy.roles import ROLES, Role  # noqa: F401  (Role is part of this module's API)
 
-Role = Literal["guide", "executor", "consolidator"]
-ROLES: tuple[str, ...] = ("guide", "executor", "consolidator")
 DEFAULT_REAL_MODEL = "gpt-4o-mini"
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class EndpointConfig(BaseModel):
@@ -219,41 +217,15 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] = os.en
     return _apply_env(file_settings, env)
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # JSON string escapes are valid TOML basic-string escapes
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else json.dumps(key)
-
-
-def _toml_table(header: str | None, values: dict[str, Any]) -> list[str]:
-    lines = [f"[{header}]"] if header else []
-    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values.items() if v is not None]
-    return lines + [""]
-
-
 def settings_to_toml(settings: Settings) -> str:
     """TOML text for ``settings`` with no API key in it (only ``api_key_env`` names)."""
-    data = settings.model_dump()  # api_key is excluded by the field definition
-    top = {k: v for k, v in data.items() if k not in ("endpoints", "models", "roles")}
-    lines = ["# EGuR settings. API keys are never written here: set api_key_env to a variable's name.", ""]
-    lines += _toml_table(None, top)
-    for name, ep in data["endpoints"].items():
+    data = settings.model_dump(exclude_none=True)  # api_key is excluded by the field definition
+    for ep in data["endpoints"].values():
         ep.pop("name", None)
-        ep.pop("api_key", None)
-        lines += _toml_table(f"endpoints.{_toml_key(name)}", ep)
-    for alias, spec in data["models"].items():
+    for spec in data["models"].values():
         spec.pop("alias", None)
-        lines += _toml_table(f"models.{_toml_key(alias)}", spec)
-    lines += _toml_table("roles", data["roles"])
-    return "\n".join(lines)
+    header = "# EGuR settings. API keys are never written here: set api_key_env to a variable's name.\n\n"
+    return header + tomli_w.dumps(data)
 
 
 def save_settings(settings: Settings, path: str | Path) -> None:

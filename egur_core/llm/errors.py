@@ -14,10 +14,9 @@ from typing import Any
 
 import openai
 
-from .config import EndpointConfig
+from egur_core.llm.config import EndpointConfig
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-ERROR_KINDS = ("rate_limit", "timeout", "server", "auth", "bad_request", "connection", "bad_reply")
 
 
 class LLMError(Exception):

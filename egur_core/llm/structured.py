@@ -15,14 +15,18 @@ import copy
 import json
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, ConfigDict, SerializeAsAny, ValidationError
 
-from .client import ChatResult, LLMClient, LLMError, merge_results
-from .config import ModelSpec
-from .json_repair import extract_json
+from egur_core.llm.errors import LLMError
+from egur_core.llm.results import ChatResult, merge_results
+from egur_core.llm.schema import drop_nulls, plain_schema, strict_schema
+
+if TYPE_CHECKING:
+    from egur_core.llm.client import LLMClient
+from egur_core.llm.config import ModelSpec
+from egur_core.llm.json_repair import extract_json
 
 MODES = ("json_schema", "json_object", "text")
 MAX_RETRY_TOKENS = 32_768
@@ -50,43 +54,6 @@ def schema_name(schema: type[BaseModel]) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]", "_", schema.__name__)[:64] or "Reply"
 
 
-def _strict_fixups(node: Any) -> None:
-    """oneOf/discriminator (pydantic's tagged unions) are not in the strict subset; anyOf is."""
-    if isinstance(node, dict):
-        if "oneOf" in node:
-            node["anyOf"] = node.pop("oneOf")
-        node.pop("discriminator", None)
-        for value in node.values():
-            _strict_fixups(value)
-    elif isinstance(node, list):
-        for value in node:
-            _strict_fixups(value)
-
-
-def _strict_feasible(node: Any) -> bool:
-    """Strict mode needs every object closed with known properties (no free-form dicts)."""
-    if isinstance(node, dict):
-        if node.get("type") == "object" and (node.get("additionalProperties") is not False
-                                             or "properties" not in node):
-            return False
-        return all(_strict_feasible(v) for v in node.values())
-    if isinstance(node, list):
-        return all(_strict_feasible(v) for v in node)
-    return True
-
-
-def strict_json_schema(schema: type[BaseModel]) -> tuple[dict, bool]:
-    """(schema, strict): the strict-mode form when the model allows it, else the plain schema."""
-    try:
-        strict = to_strict_json_schema(schema)
-        _strict_fixups(strict)
-        if _strict_feasible(strict):
-            return strict, True
-    except Exception:  # noqa: BLE001 - any model the SDK helper can't convert just goes non-strict
-        pass
-    return schema.model_json_schema(), False
-
-
 def _with_instruction(messages: list[dict], instruction: str) -> list[dict]:
     """Append to the first system message (some chat templates allow only one), else add one."""
     out = copy.deepcopy(messages)
@@ -100,14 +67,14 @@ def _with_instruction(messages: list[dict], instruction: str) -> list[dict]:
 def _instruction(mode: str, schema: type[BaseModel]) -> str:
     if mode == "json_schema":
         return f"Reply with a JSON object that matches the {schema_name(schema)} schema."
-    described = json.dumps(schema.model_json_schema(), separators=(",", ":"))
+    described = json.dumps(plain_schema(schema), separators=(",", ":"))
     return ("Reply with only one JSON object, no prose and no code fences, that conforms to this "
             f"JSON Schema:\n{described}")
 
 
 def _response_format(mode: str, schema: type[BaseModel], strict: bool) -> dict | None:
     if mode == "json_schema":
-        body, ok = strict_json_schema(schema) if strict else (schema.model_json_schema(), False)
+        body, ok = strict_schema(schema) if strict else (plain_schema(schema), False)
         return {"type": "json_schema", "json_schema": {"name": schema_name(schema), "schema": body, "strict": ok}}
     if mode == "json_object":
         return {"type": "json_object"}
@@ -120,7 +87,7 @@ def parse_reply(text: str, schema: type[BaseModel]) -> tuple[BaseModel | None, s
         data = extract_json(text)
     except ValueError as exc:
         return None, str(exc)
-    candidates = [data]
+    candidates = [data, drop_nulls(data)]  # strict replies write null for optional fields they leave out
     if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), dict):
         candidates.append(next(iter(data.values())))  # {"Strategy": {...}}: a wrapper around the answer
     first_error = ""

@@ -10,15 +10,15 @@ with "Conflict on update" instead of waiting.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from ..embedding import local_embedding
-from .migrations import migrate, reembed, stored_embedding_dim
+from egur_core.memory.embedding import local_embedding
+from egur_core.memory.migrations import OwnedMigration, migrate, migrate_owned, reembed, stored_embedding_dim
 
 Embed = Callable[[str], list[float]]
 
@@ -47,6 +47,7 @@ class StoreBase:
         self._cursors: dict[int, duckdb.DuckDBPyConnection] = {}
         self._cursors_lock = threading.Lock()
         self._local = threading.local()
+        self._owned_ready: set[str] = set()
         self.dim = len(embed("dimension probe"))
         _store_floats_uncompressed(self._root)
         with self._lock:
@@ -139,6 +140,16 @@ class StoreBase:
         """A write; wrap several in ``transaction()`` to make them all-or-nothing."""
         with self._tx():
             self._db.execute(sql, params or [])
+
+    def ensure_tables(self, owner: str, migrations: Sequence[OwnedMigration]) -> None:
+        """Create or upgrade the tables a module outside ``memory/`` keeps in this file (the response cache,
+        the baselines' memories): its own numbered, forward-only migrations. Call it before the first
+        query on those tables, outside any transaction; later calls in this process cost nothing."""
+        if owner in self._owned_ready:
+            return
+        with self._lock:
+            migrate_owned(self._db, owner, migrations, self.dim)
+        self._owned_ready.add(owner)
 
     def next_id(self, name: str, table: str, column: str) -> int:
         """A never-reused id for a row of ``table`` (see ``_next_id``)."""

@@ -19,10 +19,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..validation import validate_strategy
-from .base import StoreBase
-from .migrations import entry_embedding_text
-from .ops import (
+from egur_core.memory.base import StoreBase
+from egur_core.memory.migrations import entry_embedding_text
+from egur_core.memory.ops import (
     Actor,
     AddEntry,
     AddNote,
@@ -35,7 +34,8 @@ from .ops import (
     UpdateEntry,
     UpdateNote,
 )
-from .records import MemoryOpError, dumps, utcnow
+from egur_core.memory.records import MemoryOpError, dumps, utcnow
+from egur_core.strategy.validation import validate_strategy
 
 OP_ADAPTER: TypeAdapter = TypeAdapter(MemoryOp)
 Ref = tuple[str, int]

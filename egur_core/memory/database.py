@@ -29,9 +29,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..embedding import local_embedding
-from .base import Embed
-from .store import MemoryStore
+from egur_core.memory.base import Embed
+from egur_core.memory.embedding import local_embedding
+from egur_core.memory.store import MemoryStore
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 

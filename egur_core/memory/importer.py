@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from .curation import TABLES, embedding_text
-from .records import ImportResult, dumps
+from egur_core.memory.curation import TABLES, embedding_text
+from egur_core.memory.records import ImportResult, dumps
 
 if TYPE_CHECKING:
-    from .store import MemoryStore
-    from .transfer import MemoryExport
+    from egur_core.memory.store import MemoryStore
+    from egur_core.memory.transfer import MemoryExport
 
 
 def apply_import(

@@ -10,12 +10,12 @@ Embeddings are fixed-size ``FLOAT[dim]`` arrays (what ``array_cosine_similarity`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import duckdb
 
-from .records import utcnow
+from egur_core.memory.records import utcnow
 
 
 @dataclass(frozen=True)
@@ -123,29 +123,14 @@ def m004_entry_example(con: duckdb.DuckDBPyConnection, dim: int) -> None:
 
 @migration
 def m005_response_cache(con: duckdb.DuckDBPyConnection, dim: int) -> None:
-    """Model replies keyed by request (the i-th identical request in a session is ``occurrence`` i),
-    so a bench can be replayed exactly at zero cost (``egur_core.llm.cache``)."""
-    _run(con, """
-    CREATE TABLE response_cache (
-        namespace VARCHAR NOT NULL, key VARCHAR NOT NULL, occurrence INTEGER NOT NULL, model VARCHAR,
-        texts JSON NOT NULL, finish_reasons JSON, prompt_tokens BIGINT, completion_tokens BIGINT,
-        estimated BOOLEAN DEFAULT false, cost_usd DOUBLE DEFAULT 0, hits BIGINT NOT NULL DEFAULT 0,
-        created_at TIMESTAMP NOT NULL, PRIMARY KEY (namespace, key, occurrence))
-    """)
+    """Once created the response cache's table; that table now belongs to ``egur_core.llm.cache``, which
+    registers its own migrations (:func:`migrate_owned`). Kept as a no-op so version numbers never move."""
 
 
 @migration
 def m006_baseline_memory(con: duckdb.DuckDBPyConnection, dim: int) -> None:
-    """The baselines' own memories, apart from EGuR's library and notes: Dynamic Cheatsheet
-    versions and Mem0-style facts, each in a ``scope`` (one per comparison, method and seed)."""
-    _run(con, f"""
-    CREATE TABLE cheatsheet_versions (
-        scope VARCHAR NOT NULL, version INTEGER NOT NULL, run_id VARCHAR, idx INTEGER, text VARCHAR NOT NULL,
-        tokens INTEGER, created_at TIMESTAMP NOT NULL, PRIMARY KEY (scope, version));
-    CREATE TABLE mem0_facts (
-        fact_id BIGINT PRIMARY KEY, scope VARCHAR NOT NULL, run_id VARCHAR, idx INTEGER, text VARCHAR NOT NULL,
-        embedding FLOAT[{dim}], retrievals BIGINT NOT NULL DEFAULT 0, created_at TIMESTAMP NOT NULL)
-    """)
+    """Once created the baselines' tables; they now belong to ``egur_core.evals.baselines.memory_tables``.
+    Kept as a no-op so version numbers never move."""
 
 
 def entry_embedding_text(signature: str, example: str | None) -> str:
@@ -175,6 +160,35 @@ def migrate(con: duckdb.DuckDBPyConnection, dim: int, target: int | None = None)
             con.execute("ROLLBACK")
             raise
         applied.append(m.version)
+    return applied
+
+
+OwnedMigration = tuple[str, str]
+"""A migration of a module outside ``memory/`` that keeps tables in the memory file: ``(name, SQL script)``,
+numbered by its position in the owner's list; ``{dim}`` in the script is the embedding size."""
+
+
+def migrate_owned(con: duckdb.DuckDBPyConnection, owner: str, migrations: Sequence[OwnedMigration],
+                  dim: int) -> list[int]:
+    """Apply the owner's missing migrations in order, each in its own transaction, recorded in
+    ``owned_migrations``; forward-only like the core list. Returns the versions applied."""
+    con.execute("""CREATE TABLE IF NOT EXISTS owned_migrations (owner VARCHAR NOT NULL, version INTEGER NOT NULL,
+        name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL, PRIMARY KEY (owner, version))""")
+    done = int(con.execute("SELECT coalesce(max(version), 0) FROM owned_migrations WHERE owner = ?",
+                           [owner]).fetchone()[0])
+    applied = []
+    for version, (name, script) in enumerate(migrations, start=1):
+        if version <= done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _run(con, script.replace("{dim}", str(dim)))
+            con.execute("INSERT INTO owned_migrations VALUES (?, ?, ?, ?)", [owner, version, name, utcnow()])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
     return applied
 
 

@@ -93,12 +93,6 @@ MemoryOp = Annotated[
     Field(discriminator="op"),
 ]
 
-OP_KINDS = (
-    "add_entry", "update_entry", "merge_entries", "delete_entry",
-    "add_note", "update_note", "merge_notes", "delete_note", "rate_note",
-)
-
-
 class OpList(BaseModel):
     """Wrapper so a list of ops can be validated (and schema'd) in one go."""
 

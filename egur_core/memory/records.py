@@ -12,13 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..strategy import Strategy
+from egur_core.strategy.model import Strategy
+from egur_core.strategy.roles import ROLES
 
-RunStatus = Literal["running", "finished", "stopped", "failed"]
-ProblemStatus = Literal["running", "finished", "failed"]
 ProposalStatus = Literal["pending", "approved", "rejected"]
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "stopped", "failed")
-ROLES: tuple[str, ...] = ("guide", "executor", "consolidator")
 
 
 class MemoryOpError(ValueError):
@@ -108,10 +106,19 @@ class ProblemResult(_Record):
     calls: int = 0
     latency_s: float = 0.0
     error: str | None = None
+    gold: str | None = Field(None, description="the label, recorded once the answer is chosen and graded")
 
     @property
     def cost_usd(self) -> float:
-        return self.cost_guide + self.cost_executor + self.cost_consolidator
+        return sum(self.cost_by_role.values())
+
+    @property
+    def cost_by_role(self) -> dict[str, float]:
+        return {role: getattr(self, f"cost_{role}") for role in ROLES}
+
+    @property
+    def tokens_by_role(self) -> dict[str, int]:
+        return {role: getattr(self, f"tokens_{role}_in") + getattr(self, f"tokens_{role}_out") for role in ROLES}
 
 
 class RetrievedEntry(_Record):

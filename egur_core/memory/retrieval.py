@@ -5,7 +5,7 @@ entries can number 100,000: DuckDB scores a single row group on one thread (~60 
 entries' vectors are kept in a numpy matrix per store, reloaded only when a fingerprint of the
 library (row count and a hash of every row's id, update time, ban flag and benchmark) changes;
 ranking is then one matrix-vector product (~3 ms). The k winners' stats and strategies come from
-DuckDB, so what is returned is never stale (see ``benchmarks/bench_retrieval.py``).
+DuckDB, so what is returned is never stale (see ``perf/bench_retrieval.py``).
 
 A zero vector (empty text) has no direction: DuckDB returns NaN for it, and NaN sorts first in
 ``DESC`` order, so NaN is mapped to -1 before ranking.
@@ -22,20 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..strategy import Strategy
-from .base import StoreBase
-from .records import Retrieved, RetrievedEntry, RetrievedNote
-
-_ENTRY_SQL = """
-WITH ranked AS (
-    SELECT entry_id, signature, benchmark, strategy_hash, uses, successes, total_cost, pinned,
-           coalesce(nullif(array_cosine_similarity(embedding, $q::FLOAT[{dim}]), 'NaN'::FLOAT), -1) AS similarity
-    FROM library
-    WHERE NOT banned AND ($bench IS NULL OR benchmark = $bench OR benchmark = '')
-    ORDER BY similarity DESC, entry_id
-    LIMIT $k)
-SELECT r.*, s.json FROM ranked r JOIN strategies s ON s.hash = r.strategy_hash
-WHERE r.similarity >= $min ORDER BY r.similarity DESC, r.entry_id"""
+from egur_core.memory.base import StoreBase
+from egur_core.memory.records import Retrieved, RetrievedEntry, RetrievedNote
+from egur_core.strategy.model import Strategy
 
 _ENTRY_FINGERPRINT_SQL = """
 SELECT count(*) AS n, coalesce(sum(hash(entry_id, updated_at, banned, benchmark)::HUGEINT), 0) AS h FROM library"""
@@ -118,12 +107,6 @@ class RetrievalMixin(StoreBase):
         similarity = {int(matrix.ids[i]): float(sims[i]) for i in top}
         rows = {r["entry_id"]: r for r in self._rows(_ENTRY_ROWS_SQL.format(ids=", ".join(map(str, similarity))))}
         return [{**rows[i], "similarity": similarity[i]} for i in similarity if i in rows]
-
-    def _nearest_entries_sql(self, query: list[float], k: int, benchmark: str | None,
-                             min_similarity: float) -> list[dict]:
-        """The same ranking done in DuckDB: the reference the numpy path is tested against."""
-        params = {"q": query, "bench": benchmark, "min": float(min_similarity), "k": int(k)}
-        return self._rows(_ENTRY_SQL.format(dim=self.dim), params)
 
     def retrieve(
         self, text: str, k_entries: int = 5, k_notes: int = 5, benchmark: str | None = None,

@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from .curation import CurationMixin, parse_op
-from .ops import DeleteEntry, DeleteNote, MemoryOp
-from .records import MemoryOpError, Proposal, PruneRule, dumps, utcnow
+from egur_core.memory.curation import CurationMixin, parse_op
+from egur_core.memory.ops import DeleteEntry, DeleteNote, MemoryOp
+from egur_core.memory.records import MemoryOpError, Proposal, PruneRule, dumps, utcnow
 
 
 class ReviewMixin(CurationMixin):

@@ -13,14 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from .base import StoreBase
-from .records import RUN_STATUSES, ExecutionRecord, ProblemResult, RunConfig, dumps, utcnow
+from egur_core.memory.base import StoreBase
+from egur_core.memory.records import RUN_STATUSES, ExecutionRecord, ProblemResult, RunConfig, dumps, utcnow
 
 _PROBLEM_RESULT_COLUMNS = [
     "status", "answer", "correct", "exploited", "chosen_execution_id", "chosen_strategy_hash",
     "cost_guide", "cost_executor", "cost_consolidator", "tokens_guide_in", "tokens_guide_out",
     "tokens_executor_in", "tokens_executor_out", "tokens_consolidator_in", "tokens_consolidator_out",
-    "calls", "latency_s", "error",
+    "calls", "latency_s", "error", "gold",
 ]
 
 
@@ -108,7 +108,8 @@ class RunsMixin(StoreBase):
     def finish_problem(self, result: ProblemResult) -> None:
         """Write a problem's outcome and costs by role; marks the chosen execution."""
         values = [getattr(result, c) for c in _PROBLEM_RESULT_COLUMNS]
-        assignments = ", ".join(f"{c} = ?" for c in _PROBLEM_RESULT_COLUMNS)
+        assignments = ", ".join("gold = coalesce(?, gold)" if c == "gold" else f"{c} = ?"
+                                for c in _PROBLEM_RESULT_COLUMNS)
         with self._tx():
             found = self._scalar("SELECT count(*) FROM problems WHERE run_id = ? AND idx = ?",
                                  [result.run_id, result.idx])

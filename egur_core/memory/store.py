@@ -19,14 +19,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..embedding import local_embedding
-from ..strategy import Strategy
-from .base import Embed
-from .ops import AddNote  # noqa: F401  (doctest convenience)
-from .records import RetrievedEntry, RetrievedNote, utcnow
-from .retrieval import RetrievalMixin
-from .review import ReviewMixin
-from .runs_repo import RunsMixin
+from egur_core.memory.base import Embed
+from egur_core.memory.embedding import local_embedding
+from egur_core.memory.ops import AddNote  # noqa: F401  (doctest convenience)
+from egur_core.memory.records import RetrievedEntry, RetrievedNote, utcnow
+from egur_core.memory.retrieval import RetrievalMixin
+from egur_core.memory.review import ReviewMixin
+from egur_core.memory.runs_repo import RunsMixin
+from egur_core.strategy.model import Strategy
 
 _ENTRY_VIEW = """
     SELECT l.entry_id, l.signature, l.benchmark, l.strategy_hash, s.name AS strategy_name, l.uses, l.successes,

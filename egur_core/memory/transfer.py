@@ -39,11 +39,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..validation import validate_strategy
-from .curation import SNAPSHOT_DEFAULTS, TABLES
-from .importer import apply_import
-from .records import ImportResult, MemoryImportError, dumps
-from .store import MemoryStore
+from egur_core.memory.curation import SNAPSHOT_DEFAULTS, TABLES
+from egur_core.memory.importer import apply_import
+from egur_core.memory.records import ImportResult, MemoryImportError, dumps
+from egur_core.memory.store import MemoryStore
+from egur_core.strategy.validation import validate_strategy
 
 FORMAT, VERSION = "egur-memory", 1
 SECTIONS = ("strategies", "library", "notes", "memory_ops")

@@ -38,8 +38,3 @@ def failure(error: str, *, seconds: float = 0.0, output: str = "") -> ToolResult
     return ToolResult(ok=False, output=output, error=error, seconds=seconds)
 
 
-def cap_text(text: str, max_chars: int) -> tuple[str, bool]:
-    """Cut ``text`` to ``max_chars`` and say whether it was cut (results end up in LLM prompts)."""
-    if len(text) <= max_chars:
-        return text, False
-    return text[:max_chars], True

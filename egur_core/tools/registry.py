@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from egur_core.tools.base import Tool
+from egur_core.tools.calculator import CalculatorTool
+from egur_core.tools.python_tool import PythonTool
+from egur_core.tools.sat import SatSolverTool
 
 
 class ToolRegistry:
@@ -41,10 +44,6 @@ class ToolRegistry:
 
 def default_registry() -> ToolRegistry:
     """The built-in tools: python (sandboxed), sat_solver, calculator."""
-    from egur_core.tools.calculator import CalculatorTool
-    from egur_core.tools.python_tool import PythonTool
-    from egur_core.tools.sat import SatSolverTool
-
     registry = ToolRegistry()
     for tool in (PythonTool(), SatSolverTool(), CalculatorTool()):
         registry.register(tool)

@@ -17,6 +17,7 @@ the sandbox still works (with fewer layers) on kernels or accounts that refuse o
 It must stay self-contained (standard library only): it is not imported, only read as text.
 """
 
+import builtins
 import ctypes
 import json
 import os
@@ -144,8 +145,6 @@ def _make_audit_hook(scratch: str):
 
 def _run_user_code(path: str) -> int:
     """Run ``path`` as ``__main__``; print a traceback without this bootstrap's frame on error."""
-    import builtins
-
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
     try:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from benchmarks.populate_db import demo
-from egur_core.jobs import default_registry
+from egur_core.app.demo import build_demo
+from egur_core.app.jobs import default_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EGUR_MODEL", "EGUR_CONFIG")
@@ -25,7 +25,7 @@ MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EGUR_MODEL", "EGUR_CONFIG")
 @pytest.fixture(scope="session")
 def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    demo(path, n=6, k=2)
+    build_demo(path, n=6, k=2)
     return path
 
 

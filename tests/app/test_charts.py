@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from egur_core import charts
-from egur_core.jobs import ProblemRecord
+from egur_core.app import charts
+from egur_core.app.progress import ProblemRecord
 
 
 def records(correct: list[bool], costs: list[float]) -> list[ProblemRecord]:

@@ -7,11 +7,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from egur_core.events import LoopEvent
-from egur_core.jobs import Job, JobRegistry
+from egur_core.app.jobs import Job, JobRegistry
+from egur_core.app.services import open_memory
 from egur_core.llm.config import simulated_settings
-from egur_core.loop import LoopConfig
-from egur_core.services import open_memory
+from egur_core.reasoner.events import LoopEvent
+from egur_core.reasoner.loop import LoopConfig
 
 
 @pytest.fixture

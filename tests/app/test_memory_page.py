@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from egur_core.app.services import open_memory
 from egur_core.memory.ops import AddEntry, AddNote, UpdateEntry
-from egur_core.services import open_memory
 
 PAGE = "pages/memory.py"
 

@@ -44,7 +44,7 @@ def test_choosing_runs_and_benchmarks_updates_the_table(populated_db, open_page)
 
 
 def test_a_run_with_no_finished_problems_still_renders(empty_db, open_page):
-    from egur_core.services import open_memory
+    from egur_core.app.services import open_memory
 
     with open_memory(empty_db).session() as store:
         store.create_run(benchmark="sat3", n_problems=5)

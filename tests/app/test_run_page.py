@@ -10,7 +10,7 @@ import time
 
 import duckdb
 
-from egur_core.benchmarks.registry import benchmark_names
+from egur_core.evals.datasets.registry import benchmark_names
 from egur_core.llm.config import simulated_settings
 
 RUN = "pages/run.py"
@@ -100,7 +100,7 @@ def test_an_unknown_run_id_is_a_message_not_a_traceback(empty_db, open_page):
 
 
 def test_a_failed_start_is_shown_as_an_error(empty_db, open_page, monkeypatch):
-    from egur_core import jobs
+    from egur_core.app import jobs
 
     def refuse(*args, **kwargs):
         raise RuntimeError("endpoint unreachable")
@@ -113,7 +113,7 @@ def test_a_failed_start_is_shown_as_an_error(empty_db, open_page, monkeypatch):
 
 
 def test_a_failed_run_shows_its_error_and_offers_to_resume(empty_db, open_page):
-    from egur_core.services import open_memory
+    from egur_core.app.services import open_memory
 
     with open_memory(empty_db).session() as store:
         run_id = store.create_run(benchmark="sat3", n_problems=3, config={"loop": {"benchmark": "sat3", "n": 3}})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from egur_core.app.services import open_memory
 from egur_core.memory.ops import AddEntry
-from egur_core.services import open_memory
 
 PAGE = "pages/strategies.py"
 

@@ -7,17 +7,17 @@ import asyncio
 import duckdb
 import pytest
 
-from egur_core.baselines import BASELINES, BaselineConfig
-from egur_core.baselines.dc import CHEATSHEET_HEADER, parse_sheet
-from egur_core.baselines.mem0 import MEMORIES_HEADER, parse_facts
-from egur_core.baselines.memory_tables import cheatsheet_history, count_facts
-from egur_core.benchmarks.registry import load_problems
-from egur_core.llm import LLMClient
+from egur_core.app.services import build_client
+from egur_core.evals.baselines import BASELINES, BaselineConfig
+from egur_core.evals.baselines.dc import CHEATSHEET_HEADER, parse_sheet
+from egur_core.evals.baselines.mem0 import MEMORIES_HEADER, parse_facts
+from egur_core.evals.baselines.memory_tables import cheatsheet_history, count_facts
+from egur_core.evals.datasets.registry import workload
+from egur_core.evals.run_records import problem_records
 from egur_core.llm.config import simulated_settings
-from egur_core.llm.simulated import baseline_roles
-from egur_core.loop import OpenStore
 from egur_core.memory.store import MemoryStore
-from egur_core.run_report import problem_records
+from egur_core.reasoner.method import OpenStore
+from egur_core.sim import baseline_roles
 from egur_core.tools.registry import default_registry
 
 BENCH = "bbeh:object_counting"
@@ -28,14 +28,14 @@ def store() -> MemoryStore:
     return MemoryStore(duckdb.connect(":memory:"))
 
 
-def run_baseline(store: MemoryStore, method: str, n: int = 6, warmup: list | None = None, **cfg):
-    client = LLMClient(simulated_settings())
+def run_baseline(store: MemoryStore, method: str, n: int = 6, **cfg):
+    client = build_client(simulated_settings())
     baseline = BASELINES[method](client, default_registry(), OpenStore(store))
     config = BaselineConfig(benchmark=BENCH, n=n, scope=f"t/{method}", **cfg)
 
     async def go():
-        info = await baseline.prepare(config, warmup or [])
-        return await baseline.run(config, load_problems(BENCH, n, 0), info=info)
+        info = await baseline.prepare(config, workload(BENCH, problems=[]))
+        return await baseline.run(config, workload(BENCH, n, 0), info=info)
 
     return asyncio.run(go())
 
@@ -86,8 +86,8 @@ def test_cot_is_the_shipped_strategy(store, example_strategies):
 
 
 def test_static_picks_the_best_warmup_strategy(store):
-    warm = load_problems("sat3", 4, 1)
-    client = LLMClient(simulated_settings())
+    warm = workload("sat3", 4, 1)
+    client = build_client(simulated_settings())
     baseline = BASELINES["static"](client, default_registry(), OpenStore(store))
     info = asyncio.run(baseline.prepare(BaselineConfig(benchmark="sat3", n=1), warm))
     assert info["chosen"] == "cnf-to-solver"  # the solver is always right on 3-SAT and costs nothing

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from egur_core.app.services import open_memory
 from egur_core.cli import main
-from egur_core.services import open_memory
 
 
 def sql(db, query: str, params: list) -> list[tuple]:

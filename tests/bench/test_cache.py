@@ -7,8 +7,8 @@ import asyncio
 from egur_core.llm import LLMClient
 from egur_core.llm.cache import ResponseCache, cache_stats, clear_cache
 from egur_core.llm.config import simulated_settings
-from egur_core.llm.simulated import SimulatedTransport
 from egur_core.memory.database import MemoryFile
+from egur_core.sim import SimulatedTransport
 
 MESSAGES = [{"role": "system", "content": "Think step by step."}, {"role": "user", "content": "What is 2+2?"}]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from egur_core.benchmarks.bbeh_eval import evaluate_correctness as ok
-from egur_core.benchmarks.bbeh_eval import extract_answer, fuzzy_match, strip_latex
+from egur_core.evals.datasets.bbeh_eval import evaluate_correctness as ok
+from egur_core.evals.datasets.bbeh_eval import extract_answer, fuzzy_match, strip_latex
 
 # --- step 1: extraction --------------------------------------------------------------------
 

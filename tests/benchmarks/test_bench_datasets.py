@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from egur_core.benchmarks import get_benchmark, load_problems
-from egur_core.benchmarks.aime import AIME_SUFFIX, extract_aime_answer, parse_integer, score_aime
-from egur_core.benchmarks.base import Problem
+from egur_core.evals.datasets import get_benchmark, load_problems
+from egur_core.evals.datasets.aime import AIME_SUFFIX, extract_aime_answer, parse_integer, score_aime
+from egur_core.evals.datasets.base import Problem
 
 
 def _aime(answer: str) -> Problem:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from egur_core.benchmarks import (
+from egur_core.evals.datasets import (
     Benchmark,
     benchmark_names,
     extract_final_answer,
@@ -17,7 +17,7 @@ from egur_core.benchmarks import (
     load_problems,
     score_prediction,
 )
-from egur_core.benchmarks.aime import AIME_SUFFIX
+from egur_core.evals.datasets.aime import AIME_SUFFIX
 
 
 def test_names_and_protocol() -> None:

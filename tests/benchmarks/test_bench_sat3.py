@@ -5,8 +5,8 @@ from __future__ import annotations
 import pycosat
 import pytest
 
-from egur_core.benchmarks.base import Problem
-from egur_core.benchmarks.sat3 import (
+from egur_core.evals.datasets.base import Problem
+from egur_core.evals.datasets.sat3 import (
     Sat3Benchmark,
     check_assignment,
     parse_dimacs,
@@ -14,7 +14,7 @@ from egur_core.benchmarks.sat3 import (
     score_sat3,
     to_dimacs,
 )
-from egur_core.benchmarks.sat3_answer import parse_sat_answer
+from egur_core.evals.datasets.sat3_answer import parse_sat_answer
 
 
 @pytest.fixture(scope="module")

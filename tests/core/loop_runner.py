@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from egur_core.app.services import build_client
+from egur_core.evals.datasets.registry import workload
+from egur_core.llm import LLMClient, simulated_settings
+from egur_core.memory.store import MemoryStore
+from egur_core.reasoner.loop import EGuRLoop
+from egur_core.reasoner.method import OpenStore
+from egur_core.tools.registry import default_registry
+
 
 def run_loop(memory, config, *, settings=None, transport=None, problems=None, run_id=None, on_event=None,
              stop=None):
@@ -11,18 +19,16 @@ def run_loop(memory, config, *, settings=None, transport=None, problems=None, ru
 
     The simulated model by default; ``settings``/``transport`` point it elsewhere (a fake server, a
     transport that garbles some replies)."""
-    from egur_core.llm import LLMClient, simulated_settings
-    from egur_core.loop import EGuRLoop, OpenStore
-    from egur_core.memory.store import MemoryStore
-    from egur_core.tools.registry import default_registry
+    settings = settings or simulated_settings(seed=config.seed)
+    work = workload(config.benchmark, config.n, config.seed, problems=problems)
 
     async def go():
-        client = LLMClient(settings or simulated_settings(seed=config.seed), transport=transport)
+        client = LLMClient(settings, transport=transport) if transport is not None else build_client(settings)
         try:
             access = OpenStore(memory) if isinstance(memory, MemoryStore) else memory
             loop = EGuRLoop(client, default_registry(), access, on_event=on_event, stop=stop)
             rid = run_id or loop.start_run(config)
-            return rid, await loop.run(config, run_id=rid, problems=problems)
+            return rid, await loop.run(config, work, run_id=rid)
         finally:
             await client.aclose()
 

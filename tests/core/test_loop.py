@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from egur_core.benchmarks.registry import load_problems
-from egur_core.loop import ExploitRule, LoopConfig
+from egur_core.evals.datasets.registry import load_problems
 from egur_core.memory.store import MemoryStore
+from egur_core.reasoner.loop import ExploitRule, LoopConfig
 from tests.core.loop_runner import run_loop as run_loop_in
 
 
@@ -148,7 +148,7 @@ class GarbageGuide:
 
 
 def test_a_garbage_guide_reply_fails_that_problem_with_a_reason_and_the_run_goes_on(store):
-    from egur_core.llm.simulated import SimulatedTransport
+    from egur_core.sim import SimulatedTransport
 
     _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=2, k=2, seed=1),
                            transport=GarbageGuide(SimulatedTransport(seed=1)))
@@ -198,7 +198,7 @@ class OneBadCandidate:
 
 
 def test_invalid_candidates_are_dropped_but_recorded_with_their_issues(store):
-    from egur_core.llm.simulated import SimulatedTransport
+    from egur_core.sim import SimulatedTransport
 
     run_id, _ = run_loop(store, LoopConfig(benchmark="sat3", n=1, k=3, seed=1),
                          transport=OneBadCandidate(SimulatedTransport(seed=1)))

@@ -7,9 +7,9 @@ import json
 import duckdb
 import pytest
 
-from egur_core.benchmarks.registry import load_problems
-from egur_core.loop import LoopConfig
+from egur_core.evals.datasets.registry import load_problems
 from egur_core.memory.store import MemoryStore
+from egur_core.reasoner.loop import LoopConfig
 from tests.core.loop_runner import run_loop
 from tests.fakes.openai_server import FakeOpenAIServer, settings_for
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from egur_core.memory.ops import AddEntry, AddNote, DeleteEntry, DeleteNote, UpdateEntry, UpdateNote
-from egur_core.memory_editing import (
+from egur_core.app.memory_editing import (
     EditError,
     choice_hash,
     describe_op,
@@ -18,6 +17,7 @@ from egur_core.memory_editing import (
     touched_items,
     usefulness,
 )
+from egur_core.memory.ops import AddEntry, AddNote, DeleteEntry, DeleteNote, UpdateEntry, UpdateNote
 
 STRATEGY = {"name": "cot", "steps": [{"id": "t", "op": "llm", "prompt": "{problem}", "out": "r"},
                                      {"id": "a", "op": "answer", "from": "r"}]}

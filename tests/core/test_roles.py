@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-from egur_core.consolidator import consolidate
-from egur_core.guide import propose_strategies
 from egur_core.memory.ops import AddNote, DeleteEntry, RateNote
+from egur_core.reasoner.consolidator import consolidate
+from egur_core.reasoner.guide import propose_strategies
 
 VALID = {"name": "cot", "steps": [{"id": "a", "op": "llm", "prompt": "{problem}", "out": "r"},
                                   {"id": "f", "op": "answer", "from": "r"}]}

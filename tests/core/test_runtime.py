@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from egur_core.runtime import Runtime
-from egur_core.strategy import Strategy
+from egur_core.runtime.engine import Runtime
+from egur_core.strategy.model import Strategy
 
 
 def make(*steps, budget=None) -> Strategy:

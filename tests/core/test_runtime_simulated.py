@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from egur_core.benchmarks.registry import load_problems, score_prediction
+from egur_core.evals.datasets.registry import load_problems, score_prediction
 from egur_core.llm import LLMClient, simulated_settings
-from egur_core.llm.simulated import SimulatedTransport
-from egur_core.runtime import Runtime
-from egur_core.strategy import Strategy
+from egur_core.runtime.engine import Runtime
+from egur_core.sim import SimulatedTransport
+from egur_core.strategy.model import Strategy
 from egur_core.tools.registry import default_registry
 
 FIVE = Strategy.model_validate({"name": "sc5", "steps": [

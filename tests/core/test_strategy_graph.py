@@ -2,9 +2,9 @@
 
 import pytest
 
-from egur_core.strategy import Strategy
-from egur_core.strategy_graph import to_dot, to_json_graph, to_networkx
-from egur_core.trace import StepTrace
+from egur_core.runtime.trace import StepTrace
+from egur_core.strategy.graph import to_dot, to_json_graph, to_networkx
+from egur_core.strategy.model import Strategy
 
 
 @pytest.fixture

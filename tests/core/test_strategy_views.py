@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from egur_core.strategy import Strategy
-from egur_core.strategy_views import (
+from egur_core.app.strategy_views import (
     execution_option,
     flatten,
     json_diff,
@@ -18,7 +17,8 @@ from egur_core.strategy_views import (
     strategy_option,
     unified_diff,
 )
-from egur_core.trace import StepTrace
+from egur_core.runtime.trace import StepTrace
+from egur_core.strategy.model import Strategy
 
 COT = {"name": "cot", "steps": [{"id": "t", "op": "llm", "prompt": "{problem}", "out": "r", "temperature": 0.0},
                                 {"id": "a", "op": "answer", "from": "r"}]}

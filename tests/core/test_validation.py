@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from egur_core.strategy import Strategy
-from egur_core.validation import StrategyInvalid, parse_strategy, validate_strategy
+from egur_core.strategy.model import Strategy
+from egur_core.strategy.validation import StrategyInvalid, parse_strategy, validate_strategy
 
 TOOLS = {"python", "sat_solver", "calculator"}
 MODELS = {"executor", "small", "large"}

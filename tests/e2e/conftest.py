@@ -1,6 +1,6 @@
 """Real-browser fixtures: the dashboard served by ``streamlit run`` and Debian's chromium.
 
-Reusable outside pytest too (``benchmarks/screenshots.py``, ``benchmarks/bench_dashboard.py``):
+Reusable outside pytest too (``perf/screenshots.py``, ``perf/bench_dashboard.py``):
 :func:`serve_app` starts the server on a free port for a given memory file and
 :data:`CHROMIUM` holds the launch arguments verified in this container. The server runs in a
 scratch directory with model keys removed, so it always uses the simulated model and no

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from benchmarks.populate_db import demo
+from egur_core.app.demo import build_demo
+from egur_core.app.services import open_memory
 from egur_core.memory.ops import AddEntry
-from egur_core.services import open_memory
 
 from .conftest import CHROMIUM_PATH, serve_app, wait_for_app
 
@@ -25,7 +25,7 @@ def memory_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     """The dashboard on a memory filled by the real loop (simulated model) plus one hand-made entry."""
     db = tmp_path_factory.mktemp("memory-e2e") / "egur.duckdb"
     with ThreadPoolExecutor(1) as pool:  # its own thread: playwright's sync API owns this one's event loop
-        pool.submit(demo, db, 6, "sat3", 2).result()
+        pool.submit(build_demo, db, 6, "sat3", 2).result()
     with open_memory(db).session() as store:
         strategy = store.strategy_row(store.list_strategies().iloc[0]["hash"])["json"]
         store.apply(AddEntry(signature="newest entry, edited in the browser test", benchmark="sat3",

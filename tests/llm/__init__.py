@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from egur_core.llm import CallRecord, LLMClient
+from egur_core.memory.embedding import local_embedding
 from tests.fakes.openai_server import FakeOpenAIServer, settings_for
 
 T = TypeVar("T")
@@ -25,7 +26,7 @@ def run_with_client(server: FakeOpenAIServer, body: Callable[[LLMClient], Awaita
     """Run ``body(client)`` against ``server`` in a fresh event loop and close the client after."""
 
     async def main() -> T:
-        client = LLMClient(settings_for(server, **settings_kw),
+        client = LLMClient(settings_for(server, **settings_kw), local_embed=local_embedding,
                            on_call=records.append if records is not None else None)
         try:
             return await body(client)

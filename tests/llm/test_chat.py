@@ -8,6 +8,7 @@ import json
 import httpx2
 import pytest
 
+from egur_core.app.services import build_client
 from egur_core.llm import CallRecord, LLMClient, LLMError, Usage, simulated_settings
 from tests.fakes.openai_server import FakeOpenAIServer, settings_for
 from tests.llm import USER, run_with_client
@@ -34,7 +35,7 @@ def test_cost_is_computed_from_configured_prices():
 
 
 def test_cost_method_prices_usage_for_an_alias_or_a_role():
-    client = LLMClient(simulated_settings())
+    client = build_client(simulated_settings())
     usage = Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000)
     assert client.cost("small", usage) == pytest.approx(0.15 + 0.60)
     assert client.cost("guide", usage) == pytest.approx(2.50 + 10.00)
@@ -135,7 +136,7 @@ def test_simulated_endpoint_talks_to_simulated_local_with_a_dummy_key():
 
 
 def test_simulated_endpoint_embeds_locally_without_any_request():
-    vectors = asyncio.run(LLMClient(simulated_settings()).embed(["a 3-SAT formula", "an AIME problem"]))
+    vectors = asyncio.run(build_client(simulated_settings()).embed(["a 3-SAT formula", "an AIME problem"]))
     assert len(vectors) == 2 and len(vectors[0]) == 256
 
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from egur_core.embedding import LOCAL_EMBEDDING_DIM
 from egur_core.llm import CallRecord, LLMClient, LLMError
+from egur_core.memory.embedding import LOCAL_EMBEDDING_DIM
 from tests.fakes.openai_server import EMBED_DIM, FakeOpenAIServer
 from tests.llm import USER, Answer, run_with_client
 

@@ -7,23 +7,25 @@ import time
 
 import pytest
 
-from egur_core.benchmarks.registry import load_problems, score_prediction
-from egur_core.consolidator import ConsolidatorReply, consolidator_messages
-from egur_core.guide import GuideReply, guide_messages
+from egur_core.evals.datasets.registry import load_problems, score_prediction
 from egur_core.llm import LLMClient, simulated_settings
-from egur_core.llm.simulated import SimulatedTransport
-from egur_core.llm.simulated.strategies import code_once, sat_solver
-from egur_core.runtime import Runtime
-from egur_core.strategy import Strategy
+from egur_core.memory.embedding import local_embedding
+from egur_core.reasoner.consolidator import ConsolidatorReply, consolidator_messages
+from egur_core.reasoner.guide import GuideReply, guide_messages
+from egur_core.runtime.engine import Runtime
+from egur_core.sim import SimulatedTransport
+from egur_core.sim.strategies import code_once, sat_solver
+from egur_core.strategy.model import Strategy
+from egur_core.strategy.validation import validate_strategy
 from egur_core.tools.registry import default_registry
-from egur_core.validation import validate_strategy
 
 SETTINGS = simulated_settings(seed=3)
 
 
 def ask(coro_factory, latency=0.0):
     async def go():
-        client = LLMClient(SETTINGS, transport=SimulatedTransport(seed=3, latency_s=latency))
+        client = LLMClient(SETTINGS, transport=SimulatedTransport(seed=3, latency_s=latency),
+                           local_embed=local_embedding)
         try:
             return await coro_factory(client)
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from egur_core.llm import LLMClient
-from egur_core.llm.structured import strict_json_schema
+from egur_core.llm.schema import strict_schema
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.llm import USER, Answer, run_with_client
 
@@ -45,7 +45,7 @@ class Loose(BaseModel):
 
 
 def test_free_form_dict_schema_is_sent_non_strict():
-    schema, strict = strict_json_schema(Loose)
+    schema, strict = strict_schema(Loose)
     assert strict is False
     with FakeOpenAIServer("strict") as server:
         server.push_reply('{"answer": "5", "extras": {"a": 1}}')
@@ -78,8 +78,8 @@ def test_existing_system_message_is_extended_not_duplicated():
 
 
 def test_strategy_schema_is_strict_compatible():
-    from egur_core.strategy import Strategy
+    from egur_core.strategy.model import Strategy
     from tests.fakes.openai_server import _strict_problem
 
-    schema, strict = strict_json_schema(Strategy)
+    schema, strict = strict_schema(Strategy)
     assert strict is True and _strict_problem(schema) is None

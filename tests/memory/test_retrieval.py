@@ -113,11 +113,19 @@ def test_numpy_ranking_matches_duckdbs_cosine_ranking(store: MemoryStore) -> Non
     store.apply(UpdateEntry(entry_id=5, banned=True), actor="person")
     for query in ("sat clause clause", "prime digit sum", "apple"):
         for bench in (None, "sat3"):
-            q = store.embed(query)
-            fast = store._nearest_entries(q, 10, bench, 0.0)
-            reference = store._nearest_entries_sql(q, 10, bench, 0.0)
-            assert [r["entry_id"] for r in fast] == [r["entry_id"] for r in reference]
-            assert [round(r["similarity"], 4) for r in fast] == [round(r["similarity"], 4) for r in reference]
+            fast = store.retrieve(query, k_entries=10, k_notes=0, benchmark=bench).entries
+            reference = store.query(RANKED_IN_DUCKDB.format(dim=store.dim),
+                                    {"q": store.embed(query), "bench": bench, "k": 10})
+            assert [e.entry_id for e in fast] == [r["entry_id"] for r in reference]
+            assert [round(e.similarity, 4) for e in fast] == [round(r["similarity"], 4) for r in reference]
+
+
+RANKED_IN_DUCKDB = """
+    SELECT entry_id, coalesce(nullif(array_cosine_similarity(embedding, $q::FLOAT[{dim}]), 'NaN'::FLOAT), -1)
+           AS similarity
+    FROM library WHERE NOT banned AND ($bench IS NULL OR benchmark = $bench OR benchmark = '')
+    ORDER BY similarity DESC, entry_id LIMIT $k"""
+"""The reference ranking: the same cosine order computed by DuckDB itself."""
 
 
 def test_the_ranking_sees_every_change_to_the_library(store: MemoryStore) -> None:  # noqa: F811

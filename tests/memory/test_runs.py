@@ -4,7 +4,7 @@ import pytest
 
 from egur_core.memory.records import ExecutionRecord, ProblemResult, RunConfig
 from egur_core.memory.store import MemoryStore
-from egur_core.strategy import Strategy
+from egur_core.strategy.model import Strategy
 from tests.memory import store, strategy_dict  # noqa: F401
 
 

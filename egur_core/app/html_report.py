@@ -1,0 +1,112 @@
+"""A self-contained HTML report of runs or comparisons: the table and the Results page's three curves.
+
+Meant to be mailed to someone without the app or a network: plotly's JavaScript is inlined once
+(no CDN, no ``<script src>``), styles are inline, and every number comes from the stored
+per-problem records. Runs of one method share a colour; seeds are separate lines.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from egur_core.app import charts
+from egur_core.app.results_data import curves
+from egur_core.evals.comparison_table import resolve_runs, run_row
+from egur_core.memory.store import MemoryStore
+
+METHOD_NAMES = {"egur": "EGuR", "cot": "Chain of thought", "sc": "Self-consistency", "dc": "Dynamic Cheatsheet",
+                "mem0": "Mem0-style memory", "static": "Best fixed strategy"}
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+h1{font-size:1.5rem;margin-bottom:.2rem} .sub{color:#666;margin-top:0}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:1rem 0}
+th,td{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
+th{background:#f5f5f5} td code{font-size:.75rem;color:#777} .headline{font-size:1.05rem;margin:1rem 0}
+td:first-child,th:first-child,td.l{text-align:left} .best{font-weight:700}
+.sim{display:inline-block;background:#fff3cd;border:1px solid #e0c36b;border-radius:4px;padding:.1rem .5rem;
+font-size:.8rem} .dot{display:inline-block;width:.7rem;height:.7rem;border-radius:50%;margin-right:.4rem}
+.charts{display:grid;grid-template-columns:1fr;gap:1rem} .note{color:#555;font-size:.85rem}
+"""
+
+
+def _name(method: str) -> str:
+    return METHOD_NAMES.get(method, method)
+
+
+def build_figures(store: MemoryStore, run_ids: list[str]) -> list[go.Figure]:
+    """The Results page's curves for these runs, drawn by the same functions."""
+    frame = curves(store, run_ids)
+    return [charts.accuracy_curve(frame), charts.cost_curve(frame), charts.accuracy_cost_curve(frame)]
+
+
+def _headline(rows: list[dict[str, Any]]) -> str:
+    """One sentence a reader can stop at: EGuR against the most accurate other method."""
+    egur = [r for r in rows if r["method"] == "egur"]
+    others = [r for r in rows if r["method"] != "egur"]
+    if not egur or not others:
+        return ""
+    mean = lambda rs, key: sum(r[key] for r in rs) / len(rs)  # noqa: E731
+    best_method = max({r["method"] for r in others},
+                      key=lambda m: mean([r for r in others if r["method"] == m], "accuracy"))
+    best = [r for r in others if r["method"] == best_method]
+    acc_e, acc_b = mean(egur, "accuracy"), mean(best, "accuracy")
+    cost_e, cost_b = mean(egur, "cost_per_problem"), mean(best, "cost_per_problem")
+    ratio = (f"{cost_b / cost_e:.1f}x cheaper" if cost_e and cost_b > cost_e else
+             f"{cost_e / cost_b:.1f}x more expensive" if cost_b else "")
+    verb = "beats" if acc_e > acc_b else "ties" if acc_e == acc_b else "trails"
+    return (f"<p class=headline><b>EGuR {verb} the best baseline</b> ({html.escape(_name(best_method))}): "
+            f"{acc_e:.1%} vs {acc_b:.1%} accuracy, ${cost_e:.5f} vs ${cost_b:.5f} per problem"
+            f"{' (' + ratio + ')' if ratio else ''}.</p>")
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    best_acc = max((r["accuracy"] for r in rows), default=0.0)
+    head = ("<tr><th>method</th><th>seed</th><th>problems</th><th>accuracy</th><th>$ total</th><th>$ / problem</th>"
+            "<th>guide $</th><th>executor $</th><th>memory upkeep $</th><th>tokens / problem</th><th>calls</th>"
+            "</tr>")
+    body = []
+    for r in rows:
+        colour = charts.method_colour(r["method"])
+        by_role = r["cost_by_role"]
+        body.append(
+            f"<tr title='run {html.escape(r['run_id'])}'><td class=l><span class=dot style='background:{colour}'>"
+            f"</span>{html.escape(_name(r['method']))}</td><td>{r['seed']}</td><td>{r['problems']}</td>"
+            f"<td class='{'best' if r['accuracy'] == best_acc else ''}'>{r['accuracy']:.1%}</td>"
+            f"<td>{r['cost_usd']:.4f}</td><td>{r['cost_per_problem']:.5f}</td><td>{by_role['guide']:.4f}</td>"
+            f"<td>{by_role['executor']:.4f}</td><td>{by_role['consolidator']:.4f}</td>"
+            f"<td>{r['tokens_per_problem']:,.0f}</td><td>{r['calls']}</td></tr>")
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def build_report(store: MemoryStore, ids: list[str], title: str | None = None) -> str:
+    """The whole HTML document for the given run ids and/or comparison ids."""
+    runs = resolve_runs(store, ids)
+    rows = [run_row(store, run) for run in runs]
+    figures = build_figures(store, [run["run_id"] for run in runs])
+    benchmarks = sorted({r["benchmark"] for r in rows})
+    simulated = any(r["simulated"] for r in rows)
+    models = sorted({r["model"] for r in rows if r["model"]})
+    title = title or f"EGuR vs baselines on {', '.join(benchmarks)}"
+    charts = "".join(f"<div>{fig.to_html(full_html=False, include_plotlyjs=False, config={'displaylogo': False})}"
+                     "</div>" for fig in figures)
+    badge = "<span class=sim>SIMULATED model: numbers show the pipeline, not a real model</span>" if simulated else ""
+    meta = (f"{len(runs)} run(s) &middot; executor model {html.escape(', '.join(models) or '?')} &middot; "
+            f"written {datetime.now():%Y-%m-%d %H:%M}")
+    notes = ("<p class=note>Accuracy is chosen without the label and scored by the benchmark's official rule. "
+             "Cost is every model call of the method at list price, split by role: guide (EGuR's strategy writer), "
+             "executor (running strategies), memory upkeep (EGuR's Consolidator, the Dynamic Cheatsheet curator, "
+             "the Mem0 fact extractor). Runs that were replayed from the response cache show the cost they had "
+             "when first run. The best fixed strategy was picked on separate warm-up problems; that one-off selection "
+             "cost is not in its row (see the JSON report).</p>")
+    data = json.dumps({"ids": ids, "table": rows}, default=str).replace("</", "<\\/")
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body>"
+            f"<h1>{html.escape(title)}</h1><p class=sub>{meta} {badge}</p>{_headline(rows)}{_table(rows)}{notes}"
+            f"<div class=charts>{charts}</div>"
+            f"<script type='application/json' id=report-data>{data}</script></body></html>")

@@ -1,0 +1,191 @@
+"""Background runs for the dashboard: the EGuR loop in a thread, its events in a locked record.
+
+Streamlit reruns a page script on every interaction and forgets everything when a tab is
+refreshed, so a run cannot live inside the script. A :class:`Job` owns a thread with its own
+asyncio loop; the loop's events land in lock-protected state that the page copies out with
+:meth:`Job.snapshot` about once a second. Jobs live in a process-wide :class:`JobRegistry`
+keyed by ``run_id``, so a refreshed tab (run id in the URL) reattaches to its run.
+
+Nothing here imports streamlit: the thread never touches ``st.*`` (Streamlit's "no st.* in the
+thread" pattern), and a failure in the thread ends the job with a message instead of a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from typing import Any
+
+from egur_core.app.progress import JobSnapshot, ProblemRecord, problem_record
+from egur_core.app.services import build_client, build_tools
+from egur_core.evals.datasets.registry import workload
+from egur_core.reasoner.events import LoopEvent
+from egur_core.reasoner.loop import EGuRLoop, LoopConfig
+from egur_core.reasoner.method import MemoryAccess, Models
+from egur_core.reasoner.task import Workload
+
+_STAGES = {
+    "problem_started": "retrieving memory",
+    "candidates_proposed": "running candidates",
+    "answer_chosen": "consolidating memory",
+    "memory_updated": "recording",
+}
+
+
+class Job:
+    """One run in a background thread; ``handle`` is the loop's ``on_event`` callback."""
+
+    def __init__(self, run_id: str, config: LoopConfig, history: list[ProblemRecord] | None = None,
+                 stop: threading.Event | None = None):
+        self.run_id, self.config = run_id, config
+        self.lock = threading.Lock()
+        self.stop_event = stop or threading.Event()
+        self._state = JobSnapshot(run_id=run_id, benchmark=config.benchmark, total=config.n, status="starting",
+                                  records=tuple(history or ()), started_at=time.time())
+        self._proposed: dict[int, dict[str, Any]] = {}
+        self._thread: threading.Thread | None = None
+
+    # -- reading (page side) ----------------------------------------------------------------------
+    def snapshot(self) -> JobSnapshot:
+        with self.lock:
+            return self._state
+
+    @property
+    def finished(self) -> bool:
+        return self.snapshot().finished
+
+    def stop(self) -> None:
+        """Ask the loop to stop; it finishes the problem in flight first (status ``stopped``)."""
+        self.stop_event.set()
+        with self.lock:
+            if not self._state.finished:
+                self._state = replace(self._state, stage="stopping after this problem")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread ends (tests, shutdown); True if it did."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.finished
+
+    # -- writing (thread side) --------------------------------------------------------------------
+    def handle(self, event: LoopEvent) -> None:
+        """Fold one loop event into the state. Called in the job's thread, never raises."""
+        try:
+            with self.lock:
+                self._state = self._fold(self._state, event)
+        except Exception as exc:  # a display bug must not kill the run
+            with self.lock:
+                self._state = replace(self._state, error=f"event {event.kind}: {exc}")
+
+    def _fold(self, state: JobSnapshot, event: LoopEvent) -> JobSnapshot:
+        p = event.payload
+        if event.kind == "run_started":
+            return replace(state, status="running", total=int(p.get("total", state.total)))
+        if event.kind == "candidates_proposed" and event.idx is not None:
+            self._proposed[event.idx] = p
+        if event.kind in _STAGES:
+            stage = state.stage if state.stage.startswith("stopping") else _STAGES[event.kind]
+            return replace(state, current=event.idx, stage=stage)
+        if event.kind == "problem_finished" and event.idx is not None:
+            record = problem_record(event.idx, p, self._proposed.pop(event.idx, {}))
+            return replace(state, records=(*state.records, record), current=None)
+        if event.kind == "run_finished":
+            return replace(state, status=p.get("status", "finished"), error=p.get("error") or state.error,
+                           current=None, stage="", finished_at=time.time())
+        return state
+
+    def _end(self, status: str, error: str | None = None) -> None:
+        with self.lock:
+            if not self._state.finished or error:
+                self._state = replace(self._state, status=status, error=error or self._state.error, current=None,
+                                      stage="", finished_at=self._state.finished_at or time.time())
+
+    def launch(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run ``work()`` on a fresh asyncio loop in a daemon thread."""
+        self._thread = threading.Thread(target=self._main, args=(work,), name=f"egur-job-{self.run_id}", daemon=True)
+        self._thread.start()
+
+    def _main(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        try:
+            asyncio.run(work())
+        except BaseException as exc:  # noqa: BLE001  the thread's last line of defence
+            self._end("failed", f"{type(exc).__name__}: {exc}")
+            return
+        self._end("stopped" if self.stop_event.is_set() else "finished")
+
+
+ClientFactory = Callable[[Any], Models]
+
+
+class JobRegistry:
+    """Every job of this server process, by run id (the page keeps one in ``st.cache_resource``)."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str | None) -> Job | None:
+        with self._lock:
+            return self._jobs.get(run_id) if run_id else None
+
+    def active(self) -> list[Job]:
+        """Jobs still running, oldest first."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return [j for j in jobs if not j.finished]
+
+    def start(self, settings: Any, memory: MemoryAccess, config: LoopConfig, *, run_id: str | None = None,
+              history: list[ProblemRecord] | None = None, client_factory: ClientFactory = build_client,
+              tools: Any = None) -> Job:
+        """Create the run row now (so the caller can show its id at once), then run it in a thread.
+
+        ``run_id`` resumes an existing run; ``history`` are its already finished problems. An unknown
+        benchmark is refused (``ValueError``) before anything is written or started.
+        """
+        work = workload(config.benchmark, config.n, config.seed)
+        client, stop = client_factory(settings), threading.Event()
+        loop = EGuRLoop(client, tools if tools is not None else build_tools(), memory,
+                        on_event=lambda event: job.handle(event), stop=stop)
+        run_id = run_id or loop.start_run(config)
+        job = Job(run_id, config, history, stop)
+        with self._lock:
+            previous = self._jobs.get(run_id)
+            if previous is not None and not previous.finished:
+                raise RuntimeError(f"run {run_id} is already running")
+            self._jobs[run_id] = job
+        job.launch(lambda: _drive(loop, client, config, work, run_id))
+        return job
+
+
+_REGISTRY = JobRegistry()
+
+
+def default_registry() -> JobRegistry:
+    """The process-wide registry (the Run page caches it; tests use it to wait for jobs)."""
+    return _REGISTRY
+
+
+async def _drive(loop: EGuRLoop, client: Any, config: LoopConfig, work: Workload, run_id: str) -> None:
+    """The thread's coroutine: run, always close the client, and never leave the run marked running."""
+    try:
+        await loop.run(config, work, run_id=run_id)
+    except BaseException as exc:
+        _mark_failed(loop.memory, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _mark_failed(memory: MemoryAccess, run_id: str, message: str) -> None:
+    """The loop marks failures inside its problem loop; this covers failures before it (bad benchmark)."""
+    try:
+        with memory.session() as store:
+            if store.get_run(run_id)["status"] == "running":
+                store.set_run_status(run_id, "failed", message)
+    except Exception:  # the original error matters more than this bookkeeping
+        pass

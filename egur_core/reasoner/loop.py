@@ -1,0 +1,248 @@
+"""The EGuR loop, one problem at a time (DESIGN.md section 2).
+
+retrieve -> exploit a proven library entry, or ask the Guide for k candidates -> run them all
+concurrently -> choose the answer without the label -> grade, and feedback (label or verifier) ->
+Consolidator edits memory (or queues proposals in review mode) -> record everything.
+
+The loop holds no memory file open between problems, so a dashboard and the CLI can share one
+file; a killed run resumes after its last finished problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from egur_core.memory.ops import AddEntry
+from egur_core.memory.records import ExecutionRecord, MemoryOpError, ProblemResult, Retrieved, RetrievedEntry
+from egur_core.memory.store import MemoryStore
+from egur_core.reasoner.consolidator import ConsolidationOutcome, consolidate, consolidator_messages
+from egur_core.reasoner.exploit import ExploitRule, ExploreSchedule
+from egur_core.reasoner.feedback import Judgement, judge
+from egur_core.reasoner.guide import (
+    GuideOutcome,
+    ProposedCandidate,
+    guide_messages,
+    library_view,
+    notes_view,
+    propose_strategies,
+)
+from egur_core.reasoner.method import MemoryAccess, Method, Models, ProblemOutcome
+from egur_core.reasoner.selection import choose
+from egur_core.reasoner.task import Task, Workload
+from egur_core.runtime.trace import ExecutionResult
+
+__all__ = ["EGuRLoop", "ExploitRule", "LoopConfig"]
+
+
+class LoopConfig(BaseModel):
+    benchmark: str
+    n: int = Field(30, ge=1)
+    k: int = Field(3, ge=1, le=8)
+    seed: int = 0
+    exploit: ExploitRule = Field(default_factory=ExploitRule)
+    k_entries: int = Field(5, ge=0, le=50)
+    k_notes: int = Field(5, ge=0, le=50)
+    same_benchmark_only: bool = False
+    review: bool = Field(False, description="queue Consolidator ops as proposals instead of applying them")
+    label_free: bool = Field(False, description="feedback from a verifier or agreement, never the label")
+    label: str = ""
+
+
+@dataclass
+class _Problem:
+    """Everything one problem accumulates on its way through the loop."""
+
+    run_id: str
+    idx: int
+    task: Task
+    started: float = field(default_factory=time.perf_counter)
+    retrieved: Retrieved = field(default_factory=Retrieved)
+    exploited: RetrievedEntry | None = None
+    guide: GuideOutcome = field(default_factory=GuideOutcome)
+    candidates: list[ProposedCandidate] = field(default_factory=list)
+    results: list[ExecutionResult] = field(default_factory=list)
+    chosen: int | None = None
+    judgement: Judgement | None = None
+    consolidation: ConsolidationOutcome | None = None
+
+    @property
+    def answer(self) -> str | None:
+        return self.results[self.chosen].answer if self.chosen is not None else None
+
+
+class EGuRLoop(Method):
+    """EGuR on a workload: for each task, exploit a proven strategy or ask the Guide, run, choose,
+    grade, consolidate, record."""
+
+    name: ClassVar[str] = "egur"
+
+    def __init__(self, llm: Models, tools: Any, memory: MemoryAccess, **kw: Any):
+        super().__init__(llm, tools, memory, **kw)
+        self.known_tools = set(tools.names())
+        self.known_models = llm.settings.known_aliases()
+        self.schedule = ExploreSchedule()
+
+    def start_run(self, config: LoopConfig, *, comparison_id: str | None = None,
+                  extra: dict[str, Any] | None = None) -> str:
+        """Record a new run of this configuration (the caller built a workload for its benchmark)."""
+        return self.create_run(config.benchmark, n=config.n, k=config.k, seed=config.seed, label=config.label,
+                               comparison_id=comparison_id, config={"loop": config.model_dump(), **(extra or {})})
+
+    async def run(self, config: LoopConfig, workload: Workload, run_id: str | None = None) -> list[ProblemOutcome]:
+        """Run (or resume, given ``run_id``) the workload; returns this call's outcomes."""
+        run_id = run_id or self.start_run(config)
+        return await self.run_stream(run_id, workload,
+                                     lambda idx, task: self.solve(run_id, idx, task, workload, config))
+
+    async def solve(self, run_id: str, idx: int, task: Task, workload: Workload, config: LoopConfig) -> ProblemOutcome:
+        p = _Problem(run_id, idx, task)
+        self._retrieve(p, config)
+        p.exploited = self.schedule.pick(p.retrieved, config.exploit)
+        if p.exploited is not None:
+            p.candidates = [ProposedCandidate(index=0, strategy=p.exploited.strategy, from_library=p.exploited.entry_id,
+                                              rationale=f"exploit library entry {p.exploited.entry_id}")]
+        else:
+            p.guide = await self._ask_guide(task, config, p.retrieved)
+            p.candidates = p.guide.valid
+        self.emit("candidates_proposed", run_id, idx, exploited=p.exploited is not None,
+                  names=[c.strategy.name for c in p.candidates if c.strategy], guide_error=p.guide.error,
+                  invalid=[[str(i) for i in c.issues] for c in p.guide.candidates if c.strategy is None])
+        await self._execute(p)
+        p.chosen = choose(task.text, p.results, workload.verifier)
+        self.emit("answer_chosen", run_id, idx, candidate=p.chosen, answer=p.answer)
+        p.judgement = judge(task, p.results, p.chosen, grader=workload.grader, verifier=workload.verifier,
+                            label_free=config.label_free)
+        if p.exploited is None and p.candidates:
+            p.consolidation = await self._consolidate(p, config)
+        execution_ids = self._record_candidates(p)
+        applied, proposed = self._store_ops(p, config)
+        if p.consolidation is not None:
+            self.emit("memory_updated", run_id, idx, applied=applied, proposed=proposed,
+                      dropped=p.consolidation.dropped, summary=p.consolidation.summary, error=p.consolidation.error)
+        outcome = self._finish_problem(p, execution_ids)
+        outcome.ops_applied, outcome.ops_proposed = applied, proposed
+        return outcome
+
+    # -- the stages of one problem ---------------------------------------------------------------------
+
+    def _retrieve(self, p: _Problem, config: LoopConfig) -> None:
+        """Start the problem, retrieve its memory and log the retrieval: one transaction."""
+        with self.memory.session() as store, store.transaction():
+            store.start_problem(p.run_id, p.idx, p.task.id, p.task.text, None, p.task.benchmark)
+            p.retrieved = store.retrieve(p.task.text, config.k_entries, config.k_notes,
+                                         benchmark=p.task.benchmark if config.same_benchmark_only else None)
+            store.record_retrievals(p.run_id, p.idx, p.retrieved.entries, p.retrieved.notes)
+        self.emit("problem_started", p.run_id, p.idx, problem_id=p.task.id,
+                  retrieved_entries=len(p.retrieved.entries), retrieved_notes=len(p.retrieved.notes))
+
+    async def _ask_guide(self, task: Task, config: LoopConfig, retrieved: Retrieved) -> GuideOutcome:
+        settings = self.llm.settings
+        messages = guide_messages(task.text, config.k, library_view(retrieved), notes_view(retrieved),
+                                  self.tools.catalog(), settings.model_catalog())
+        outcome = await propose_strategies(self.llm, messages, k=config.k, alias=settings.roles["guide"],
+                                           known_tools=self.known_tools, known_models=self.known_models)
+        by_hash = {e.strategy_hash: e.entry_id for e in retrieved.entries}
+        for candidate in outcome.valid:
+            candidate.from_library = by_hash.get(candidate.strategy.hash)
+        if not outcome.valid and retrieved.entries:  # the Guide failed: fall back on the nearest cached strategy
+            entry = retrieved.entries[0]
+            outcome.candidates.append(ProposedCandidate(index=len(outcome.candidates), strategy=entry.strategy,
+                                                        from_library=entry.entry_id, rationale="Guide fallback"))
+        return outcome
+
+    async def _execute(self, p: _Problem) -> None:
+        """Every candidate at once (the runtime caps calls in flight); each failure stays its own."""
+        p.results = list(await asyncio.gather(*(self.runtime.execute(c.strategy, p.task.text) for c in p.candidates)))
+        for candidate, result in zip(p.candidates, p.results):
+            self.emit("execution_finished", p.run_id, p.idx, candidate=candidate.index,
+                      strategy=result.strategy_name, ok=result.ok, cost_usd=result.cost_usd, error=result.error)
+
+    async def _consolidate(self, p: _Problem, config: LoopConfig) -> ConsolidationOutcome:
+        shown = [{"candidate": c.index, "strategy_name": r.strategy_name, "strategy_hash": r.strategy_hash,
+                  "strategy": c.strategy.to_json_dict(), "from_library": c.from_library, "correct": ok,
+                  "cost_usd": round(r.cost_usd, 6), "tokens": r.tokens_in + r.tokens_out, "summary": r.summary()}
+                 for c, r, ok in zip(p.candidates, p.results, p.judgement.feedback)]
+        messages = consolidator_messages(p.task.text, p.task.benchmark, shown, library_view(p.retrieved),
+                                         notes_view(p.retrieved), config.label_free)
+        return await consolidate(self.llm, messages, alias=self.llm.settings.roles["consolidator"],
+                                 shown_entries={e.entry_id for e in p.retrieved.entries},
+                                 shown_notes={n.note_id for n in p.retrieved.notes})
+
+    def _record_candidates(self, p: _Problem) -> list[int]:
+        """Every execution, the measured outcome of reused entries and the rejected candidates: one transaction."""
+        ids = []
+        with self.memory.session() as store, store.transaction():
+            _record_rejected(store, p)
+            for position, (candidate, result, ok) in enumerate(zip(p.candidates, p.results, p.judgement.feedback)):
+                ids.append(store.record_execution(ExecutionRecord(
+                    run_id=p.run_id, idx=p.idx, candidate=candidate.index, strategy=candidate.strategy,
+                    rationale=candidate.rationale, answer=result.answer, correct=ok, ok=result.ok, error=result.error,
+                    calls=result.calls, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
+                    cost_usd=result.cost_usd, latency_s=result.latency_s,
+                    trace=[t.model_dump() for t in result.trace], chosen=position == p.chosen,
+                    exploited=p.exploited is not None)))
+                if candidate.from_library is not None and ok is not None:
+                    store.record_entry_outcome(candidate.from_library, bool(ok), result.cost_usd)
+        return ids
+
+    def _store_ops(self, p: _Problem, config: LoopConfig) -> tuple[int, int]:
+        """Apply the Consolidator's ops (or queue them for review); returns (applied, proposed)."""
+        consolidation = p.consolidation
+        if consolidation is None or not consolidation.ops:
+            return 0, 0
+        for op in consolidation.ops:
+            if isinstance(op, AddEntry) and not op.example:
+                op.example = p.task.text[:20_000]
+        with self.memory.session() as store:
+            if config.review:
+                return 0, len(store.propose(consolidation.ops, p.run_id, p.idx))
+            try:
+                return len(store.apply_many(consolidation.ops, "consolidator", p.run_id, p.idx)), 0
+            except MemoryOpError:
+                return _apply_one_by_one(store, consolidation, p.run_id, p.idx), 0
+
+    def _finish_problem(self, p: _Problem, execution_ids: list[int]) -> ProblemOutcome:
+        guide, cons, results, chosen = p.guide, p.consolidation or ConsolidationOutcome(), p.results, p.chosen
+        executor_in, executor_out = sum(r.tokens_in for r in results), sum(r.tokens_out for r in results)
+        result = ProblemResult(
+            run_id=p.run_id, idx=p.idx, answer=p.answer, correct=p.judgement.correct, gold=p.judgement.gold,
+            exploited=p.exploited is not None,
+            chosen_execution_id=execution_ids[chosen] if chosen is not None else None,
+            chosen_strategy_hash=results[chosen].strategy_hash if chosen is not None else None,
+            cost_guide=guide.cost_usd, cost_executor=sum(r.cost_usd for r in results), cost_consolidator=cons.cost_usd,
+            tokens_guide_in=guide.tokens_in, tokens_guide_out=guide.tokens_out,
+            tokens_executor_in=executor_in, tokens_executor_out=executor_out,
+            tokens_consolidator_in=cons.tokens_in, tokens_consolidator_out=cons.tokens_out,
+            calls=guide.calls + sum(r.calls for r in results) + cons.calls,
+            latency_s=time.perf_counter() - p.started, error=guide.error if not results else None)
+        with self.memory.session() as store:
+            store.finish_problem(result)
+        return ProblemOutcome(
+            idx=p.idx, problem_id=p.task.id, correct=result.correct, answer=p.answer, exploited=result.exploited,
+            cost_usd=result.cost_usd, cost_by_role=result.cost_by_role, tokens_by_role=result.tokens_by_role,
+            chosen_strategy=results[chosen].strategy_name if chosen is not None else None, candidates=len(results))
+
+
+def _record_rejected(store: MemoryStore, p: _Problem) -> None:
+    """Candidates the Guide wrote that failed validation: kept, with their issues, for inspection."""
+    for candidate in (c for c in p.guide.candidates if c.strategy is None):
+        issues = [str(issue) for issue in candidate.issues]
+        store.record_execution(ExecutionRecord(
+            run_id=p.run_id, idx=p.idx, candidate=candidate.index, rationale=candidate.rationale, ok=False,
+            error="invalid strategy: " + "; ".join(issues), trace={"raw": candidate.raw, "issues": issues}))
+
+
+def _apply_one_by_one(store: MemoryStore, consolidation: ConsolidationOutcome, run_id: str, idx: int) -> int:
+    applied = 0
+    for op in consolidation.ops:
+        try:
+            store.apply(op, "consolidator", run_id, idx)
+            applied += 1
+        except MemoryOpError as exc:
+            consolidation.dropped.append(f"{op.op}: {exc}")
+    return applied
