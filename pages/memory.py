@@ -24,7 +24,6 @@ from egur_core.app.memory_editing import (
     usefulness,
 )
 from egur_core.memory.records import MemoryImportError, MemoryOpError, PruneRule
-from egur_core.memory.transfer import export_memory, import_memory
 from pages.common import memory, model_badge
 
 EDITOR = {"entries": "entries_editor", "notes": "notes_editor"}
@@ -299,7 +298,7 @@ def transfer() -> None:
 
     def export_bytes() -> bytes:
         with tempfile.TemporaryDirectory() as tmp, memory() as store:
-            return export_memory(store, Path(tmp) / f"memory.{fmt}").read_bytes()
+            return store.export_memory(Path(tmp) / f"memory.{fmt}").read_bytes()
 
     st.download_button("Export memory", export_bytes, file_name=f"egur-memory.{fmt}", key="export",
                        icon=":material/download:", on_click="ignore")
@@ -314,7 +313,7 @@ def transfer() -> None:
             path.write_bytes(upload.getvalue())
             try:
                 with memory() as store:
-                    res = import_memory(store, path, mode)
+                    res = store.import_memory(path, mode)
                 flash("transfer", "success", f"Imported {res.entries} entries and {res.notes} notes "
                                              f"({mode}); undo with batch `{res.batch_id}` in the audit log.")
             except MemoryImportError as exc:

@@ -24,10 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from egur_core.memory.embedding import LOCAL_EMBEDDING_DIM, local_embedding  # noqa: E402
 from egur_core.memory.records import utcnow  # noqa: E402
-from egur_core.memory.retrieval import _ENTRY_SQL  # noqa: E402
 from egur_core.memory.store import MemoryStore  # noqa: E402
 from egur_core.strategy.model import Strategy  # noqa: E402
 
+RANKED_IN_DUCKDB = """
+    SELECT entry_id, coalesce(nullif(array_cosine_similarity(embedding, $q::FLOAT[{dim}]), 'NaN'::FLOAT), -1)
+           AS similarity
+    FROM library WHERE NOT banned AND ($bench IS NULL OR benchmark = $bench OR benchmark = '')
+    ORDER BY similarity DESC, entry_id LIMIT $k"""
 WORDS = ("count objects sat clause variable integer triangle probability sequence modulo prime graph "
          "colour apple book chair list sum product remainder digit equation").split()
 
@@ -50,13 +54,10 @@ def fill(store: MemoryStore, n: int, seed: int = 0) -> float:
         "signature": [" ".join(rng.choice(WORDS, 8)) for _ in range(n)],
         "strategy_hash": [hashes[i % len(hashes)] for i in range(n)],
         "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), store.dim),
+        "benchmark": [""] * n, "created_at": [now] * n, "updated_at": [now] * n,
     })
-    store._db.register("bench_rows", table)
-    store._db.execute("INSERT INTO library (entry_id, signature, benchmark, strategy_hash, embedding, created_at, "
-                      "updated_at) SELECT entry_id, signature, '', strategy_hash, embedding, ?, ? FROM bench_rows",
-                      [now, now])
-    store._db.unregister("bench_rows")
-    store._db.execute("CHECKPOINT")
+    store.insert_frame("library", table)
+    store.checkpoint()
     return time.perf_counter() - start
 
 
@@ -89,10 +90,10 @@ def main() -> int:
         print(f"fill {args.entries:,} entries (dim {LOCAL_EMBEDDING_DIM}): {fill(store, args.entries):.1f} s")
         rng = np.random.default_rng(1)
         queries = [" ".join(rng.choice(WORDS, 12)) for _ in range(args.queries)]
-        sql = _ENTRY_SQL.format(dim=store.dim)
+        sql = RANKED_IN_DUCKDB.format(dim=store.dim)
         embedded = {q: local_embedding(q) for q in queries}
-        report("SQL top-10 only", timed(lambda q: store._rows(
-            sql, {"q": embedded[q], "bench": None, "min": -1.0, "k": 10}), queries))
+        report("SQL top-10 only", timed(lambda q: store.query(
+            sql, {"q": embedded[q], "bench": None, "k": 10}), queries))
         report("embed query only", timed(local_embedding, queries))
         median = report("retrieve(k_entries=10, k_notes=5)", timed(
             lambda q: store.retrieve(q, k_entries=10, k_notes=5, min_similarity=-1.0), queries))

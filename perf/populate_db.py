@@ -54,14 +54,11 @@ def synthetic(path: str | Path, problems: int = 10_000, executions: int = 50_000
         run_frame = _runs_frame(runs, problems, rng)
         problem_frame = _problems_frame(run_frame, problems, rng, strategies)
         execution_frame = _executions_frame(problem_frame, executions, rng, strategies)
-        con = store._db  # bulk loading is below the store's row-at-a-time API
-        with store._tx():
+        with store.transaction():
             for table, frame in (("runs", run_frame), ("problems", problem_frame), ("executions", execution_frame)):
-                con.register("frame", frame)
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
-                con.unregister("frame")
-            con.execute("INSERT INTO id_counters VALUES ('executions', ?) ON CONFLICT DO UPDATE SET next_id = "
-                        "excluded.next_id", [int(execution_frame["execution_id"].max()) + 1])
+                store.insert_frame(table, frame)
+            store.execute("INSERT INTO id_counters VALUES ('executions', ?) ON CONFLICT DO UPDATE SET next_id = "
+                          "excluded.next_id", [int(execution_frame["execution_id"].max()) + 1])
         _memory_items(store, strategies, entries, notes, rng)
     close_idle_files()
     return {"runs": runs, "problems": len(problem_frame), "executions": len(execution_frame)}
@@ -148,9 +145,9 @@ def _memory_items(store: MemoryStore, strategies: list[Strategy], entries: int, 
             for i in range(notes)]
     for start in range(0, len(ops), 100):
         store.apply_many(ops[start:start + 100], "import")
-    with store._tx():
-        store._db.execute("UPDATE library SET uses = 1 + (entry_id * 7) % 40, retrievals = (entry_id * 11) % 90")
-        store._db.execute("UPDATE library SET successes = (uses * 3) // 4")
+    with store.transaction():
+        store.execute("UPDATE library SET uses = 1 + (entry_id * 7) % 40, retrievals = (entry_id * 11) % 90")
+        store.execute("UPDATE library SET successes = (uses * 3) // 4")
 
 
 def main() -> int:

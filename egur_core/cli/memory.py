@@ -15,7 +15,6 @@ import pandas as pd
 
 from egur_core.memory.database import MemoryFile
 from egur_core.memory.records import PruneRule
-from egur_core.memory.transfer import export_memory, import_memory
 
 DEFAULT_DB = "egur.duckdb"
 _WIDTH = 60
@@ -149,7 +148,7 @@ def _confirm(question: str) -> bool:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with _memory(args).session() as store:
-        path = export_memory(store, args.file)
+        path = store.export_memory(args.file)
         n_entries, n_notes = len(store.list_entries()), len(store.list_notes())
     print(f"exported {n_entries} entries and {n_notes} notes to {path}")
     return 0
@@ -157,7 +156,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     with _memory(args).session() as store:
-        result = import_memory(store, args.file, mode="merge" if args.merge else "replace")
+        result = store.import_memory(args.file, mode="merge" if args.merge else "replace")
     print(f"imported {result.entries} entries, {result.notes} notes, {result.strategies} strategies "
           f"({result.mode}); undo with: egur memory undo {result.batch_id}")
     return 0

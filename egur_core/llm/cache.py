@@ -101,11 +101,9 @@ class Ticket:
 
     def save(self, result: Any) -> None:
         """Record a fresh ``ChatResult`` under this ticket (written at the next flush)."""
-        self.cache._pending.append((self.key, self.occurrence, CachedReply(
+        self.cache.record(self.key, self.occurrence, CachedReply(
             texts=list(result.texts), finish_reasons=list(result.finish_reasons), usage=result.usage,
-            cost_usd=float(result.cost_usd), model=result.model)))
-        if len(self.cache._pending) >= self.cache.flush_every:
-            self.cache.flush()
+            cost_usd=float(result.cost_usd), model=result.model))
 
 
 class ResponseCache:
@@ -136,6 +134,14 @@ class ResponseCache:
                 self.saved_usd += hit.cost_usd
                 self._hits[(key, occurrence)] += 1
         return Ticket(self, key, occurrence, hit)
+
+    def record(self, key: str, occurrence: int, reply: CachedReply) -> None:
+        """Queue a fresh reply for the next flush (flushing when the batch is full)."""
+        with self._lock:
+            self._pending.append((key, occurrence, reply))
+            full = len(self._pending) >= self.flush_every
+        if full:
+            self.flush()
 
     def _load(self) -> dict[tuple[str, int], CachedReply]:
         if self._replies is None:

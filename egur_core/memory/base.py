@@ -141,6 +141,21 @@ class StoreBase:
         with self._tx():
             self._db.execute(sql, params or [])
 
+    def insert_frame(self, table: str, rows: Any) -> None:
+        """Bulk insert (a pandas DataFrame or an Arrow table whose columns name the table's): for loading
+        many rows at once, below the row-at-a-time API. Joins an open transaction."""
+        with self._tx():
+            self._db.register("_egur_rows", rows)
+            try:
+                self._db.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _egur_rows")
+            finally:
+                self._db.unregister("_egur_rows")
+
+    def checkpoint(self) -> None:
+        """Write the write-ahead log into the file now (outside any transaction)."""
+        with self._lock:
+            self._db.execute("CHECKPOINT")
+
     def ensure_tables(self, owner: str, migrations: Sequence[OwnedMigration]) -> None:
         """Create or upgrade the tables a module outside ``memory/`` keeps in this file (the response cache,
         the baselines' memories): its own numbered, forward-only migrations. Call it before the first

@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from egur_core.memory.base import StoreBase
 from egur_core.memory.records import Retrieved, RetrievedEntry, RetrievedNote
@@ -54,15 +55,14 @@ class _EntryMatrix:
     valid: np.ndarray  # bool: the row has a direction (a zero vector scores -1, as in the SQL ranking)
 
 
-def _load_matrix(store: StoreBase, fingerprint: tuple) -> _EntryMatrix:
-    table = store._db.sql(_ENTRY_MATRIX_SQL).to_arrow_table()
+def _matrix_from(table: pa.Table, dim: int, fingerprint: tuple) -> _EntryMatrix:
     n = table.num_rows
-    vectors = np.zeros((n, store.dim), dtype=np.float32)  # a missing embedding stays a zero vector
+    vectors = np.zeros((n, dim), dtype=np.float32)  # a missing embedding stays a zero vector
     if n:
         column = table.column("embedding").combine_chunks()
         present = ~column.is_null().to_numpy(zero_copy_only=False)
         flat = column.filter(present).flatten().to_numpy(zero_copy_only=False)
-        vectors[present] = np.asarray(flat, dtype=np.float32).reshape(-1, store.dim)
+        vectors[present] = np.asarray(flat, dtype=np.float32).reshape(-1, dim)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
     return _EntryMatrix(fingerprint, table.column("entry_id").to_numpy(),
@@ -79,7 +79,8 @@ class RetrievalMixin(StoreBase):
         fingerprint = (int(row["n"]), int(row["h"]))
         with self._matrix_lock:
             if self._matrix is None or self._matrix.fingerprint != fingerprint:
-                self._matrix = _load_matrix(self, fingerprint)
+                table = self._db.sql(_ENTRY_MATRIX_SQL).to_arrow_table()
+                self._matrix = _matrix_from(table, self.dim, fingerprint)
             return self._matrix
 
     def _nearest_entries(self, query: list[float], k: int, benchmark: str | None,

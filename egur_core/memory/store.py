@@ -21,6 +21,7 @@ import pandas as pd
 
 from egur_core.memory.base import Embed
 from egur_core.memory.embedding import local_embedding
+from egur_core.memory.exchange import ExchangeMixin
 from egur_core.memory.ops import AddNote  # noqa: F401  (doctest convenience)
 from egur_core.memory.records import RetrievedEntry, RetrievedNote, utcnow
 from egur_core.memory.retrieval import RetrievalMixin
@@ -36,7 +37,7 @@ _ENTRY_VIEW = """
     FROM library l LEFT JOIN strategies s ON s.hash = l.strategy_hash"""
 
 
-class MemoryStore(ReviewMixin, RunsMixin, RetrievalMixin):
+class MemoryStore(ExchangeMixin, ReviewMixin, RunsMixin, RetrievalMixin):
     """Runs, strategies, the strategy library, notes and their audit log in one DuckDB database.
 
     Args:

@@ -1,4 +1,6 @@
-"""Export and import of curated memory: the library (with its strategies), notes and their op log.
+"""The memory export format: the library (with its strategies), notes and their op log, as a file.
+
+The store's ``export_memory`` / ``import_memory`` (``memory/exchange.py``) read and write it.
 
 Two formats, same content:
 
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -40,9 +41,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from egur_core.memory.curation import SNAPSHOT_DEFAULTS, TABLES
-from egur_core.memory.importer import apply_import
-from egur_core.memory.records import ImportResult, MemoryImportError, dumps
-from egur_core.memory.store import MemoryStore
+from egur_core.memory.records import MemoryImportError, dumps
 from egur_core.strategy.validation import validate_strategy
 
 FORMAT, VERSION = "egur-memory", 1
@@ -131,31 +130,9 @@ class MemoryExport(_Row):
 
 
 # -- export ----------------------------------------------------------------------------------------
-def collect(store: MemoryStore) -> MemoryExport:
-    """The store's memory as one validated object (what both formats serialise)."""
-    library = store._rows(f"SELECT {', '.join(TABLES['entry'].columns)} FROM library ORDER BY entry_id")
-    notes = store._rows(f"SELECT {', '.join(TABLES['note'].columns)} FROM notes ORDER BY note_id")
-    ops = [{**r, **{k: json.loads(r[k]) if r[k] else None for k in ("payload", "before", "after")}}
-           for r in store._rows("SELECT op_id, ts, actor, run_id, idx, kind, payload, \"before\", \"after\", undo_of, "
-                                "undone_by, batch_id FROM memory_ops WHERE actor <> 'import' ORDER BY op_id")]
-    wanted = {r["strategy_hash"] for r in library}
-    for op in ops:
-        for snap in (op["before"], op["after"]):
-            wanted |= {row["strategy_hash"] for row in snap.get("entry", {}).values()}
-    strategies: dict[str, dict] = {}
-    while wanted:
-        h = wanted.pop()
-        row = store.strategy_row(h)
-        strategies[h] = row
-        if row["parent_hash"] and row["parent_hash"] not in strategies:
-            wanted.add(row["parent_hash"])
-    return MemoryExport(format=FORMAT, version=VERSION, library=library, notes=notes, memory_ops=ops,
-                        strategies=[strategies[h] for h in sorted(strategies)])
-
-
-def export_memory(store: MemoryStore, path: str | Path) -> Path:
-    """Write the store's memory to ``path`` (``.json`` or ``.zip`` of Parquet); return the path."""
-    path, data = Path(path), collect(store)
+def write_export(data: MemoryExport, path: str | Path) -> Path:
+    """Write ``data`` to ``path`` (``.json`` or ``.zip`` of Parquet); return the path."""
+    path = Path(path)
     kind = _format_of(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "json":
@@ -295,12 +272,3 @@ def _semantic_problems(data: MemoryExport) -> list[str]:
                     if missing or (kind == "entry" and row["strategy_hash"] not in hashes):
                         problems.append(f"memory_ops[{i}]: snapshot of {kind} {item_id} is incomplete")
     return problems
-
-
-def import_memory(store: MemoryStore, path: str | Path, mode: Literal["replace", "merge"] = "replace") -> ImportResult:
-    """Validate ``path`` completely, then import it in one transaction (see module docstring)."""
-    if mode not in ("replace", "merge"):
-        raise ValueError(f"mode must be 'replace' or 'merge', not {mode!r}")
-    data = read_export(path)
-    batch_id = f"import-{uuid.uuid4().hex[:12]}"
-    return apply_import(store, data, mode, batch_id, Path(path).name)

@@ -164,9 +164,8 @@ def test_corrupt_import_is_refused_and_changes_nothing(memory_db, open_page):
 
 
 def test_export_then_import_round_trip(memory_db, open_page, tmp_path):
-    from egur_core.memory.transfer import export_memory
     with store_of(memory_db) as store:
-        exported = export_memory(store, tmp_path / "mem.json")
+        exported = store.export_memory(tmp_path / "mem.json")
         n = len(store.list_entries())
     at = open_page(PAGE)
     assert at.get("download_button")

@@ -14,7 +14,7 @@ from egur_core.cli import main
 def sql(db, query: str, params: list) -> list[tuple]:
     """Read through the same memory file sessions the CLI uses (the file may still be open in-process)."""
     with open_memory(db).session() as store:
-        return store._db.execute(query, params).fetchall()
+        return [tuple(row.values()) for row in store.query(query, params)]
 
 
 @pytest.fixture(scope="module")

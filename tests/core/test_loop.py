@@ -169,7 +169,7 @@ def test_exploitation_still_explores_every_nth_time(store):
 
 def test_the_best_proven_entry_is_the_one_exploited(store):
     run_loop(store, LoopConfig(benchmark="sat3", n=30, k=3, seed=1))
-    exploited = store._df("SELECT e.strategy_hash, count(*) n FROM executions e WHERE exploited GROUP BY 1 "
+    exploited = store.query_df("SELECT e.strategy_hash, count(*) n FROM executions e WHERE exploited GROUP BY 1 "
                           "ORDER BY n DESC")
     entries = store.list_entries().query("uses >= 3")
     best = entries.sort_values(["success_rate", "mean_cost"], ascending=[False, True]).iloc[0]

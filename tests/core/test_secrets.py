@@ -10,7 +10,6 @@ from pydantic import SecretStr
 from egur_core.evals.run_records import run_report
 from egur_core.llm import simulated_settings
 from egur_core.memory.database import MemoryFile, close_idle_files
-from egur_core.memory.transfer import export_memory
 from egur_core.reasoner.loop import LoopConfig
 from tests.core.loop_runner import run_loop
 
@@ -26,7 +25,7 @@ def test_the_api_key_never_reaches_disk_or_logs(tmp_path, caplog):
     run_id, _ = run_loop(memory, LoopConfig(benchmark="sat3", n=2, k=2, seed=1), settings=settings)
     with memory.session() as store:
         report = json.dumps(run_report(store, run_id), default=str)
-        export_memory(store, tmp_path / "export.json")
+        store.export_memory(tmp_path / "export.json")
     close_idle_files()
     assert SECRET not in report
     assert SECRET.encode() not in (tmp_path / "m.duckdb").read_bytes()

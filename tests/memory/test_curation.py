@@ -21,9 +21,9 @@ from tests.memory import store, strategy_dict  # noqa: F401
 
 def state(s: MemoryStore) -> tuple:
     """Curated state of library and notes, for before/after comparisons."""
-    entries = s._rows("SELECT entry_id, signature, benchmark, strategy_hash, uses, successes, pinned, banned "
+    entries = s.query("SELECT entry_id, signature, benchmark, strategy_hash, uses, successes, pinned, banned "
                       "FROM library ORDER BY entry_id")
-    notes = s._rows("SELECT note_id, text, helpful, harmful, pinned, banned FROM notes ORDER BY note_id")
+    notes = s.query("SELECT note_id, text, helpful, harmful, pinned, banned FROM notes ORDER BY note_id")
     return entries, notes
 
 

@@ -10,7 +10,6 @@ import pytest
 from egur_core.memory.ops import AddEntry, AddNote, DeleteEntry, UpdateEntry, UpdateNote
 from egur_core.memory.records import MemoryImportError
 from egur_core.memory.store import MemoryStore
-from egur_core.memory.transfer import export_memory, import_memory
 from tests.memory import store, strategy_dict  # noqa: F401
 
 
@@ -34,40 +33,40 @@ def empty_store() -> MemoryStore:
 @pytest.mark.parametrize("suffix", [".json", ".zip"])
 def test_export_import_export_round_trips_exactly(curated: MemoryStore, tmp_path, suffix: str) -> None:
     first, second = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
-    export_memory(curated, first)
+    curated.export_memory(first)
     target = empty_store()
-    import_memory(target, first)
-    export_memory(target, second)
+    target.import_memory(first)
+    target.export_memory(second)
     assert first.read_bytes() == second.read_bytes()
     assert target.list_entries()["entry_id"].tolist() == curated.list_entries()["entry_id"].tolist()
 
 
 def test_imported_history_can_still_be_undone(curated: MemoryStore, tmp_path) -> None:
-    export_memory(curated, tmp_path / "m.json")
+    curated.export_memory(tmp_path / "m.json")
     target = empty_store()
-    import_memory(target, tmp_path / "m.json")
+    target.import_memory(tmp_path / "m.json")
     delete_op = int(target.op_log(actor="person")["op_id"].iloc[0])
     target.undo(delete_op)
     assert 2 in target.list_entries()["entry_id"].tolist()
 
 
 def test_import_is_undoable_as_a_batch(curated: MemoryStore, tmp_path) -> None:
-    export_memory(curated, tmp_path / "m.json")
+    curated.export_memory(tmp_path / "m.json")
     target = empty_store()
     target.apply(AddNote(text="mine"), "person")
-    result = import_memory(target, tmp_path / "m.json")
+    result = target.import_memory(tmp_path / "m.json")
     assert target.list_notes()["text"].tolist() != ["mine"]
     target.undo_batch(result.batch_id)
     assert target.list_notes()["text"].tolist() == ["mine"] and target.list_entries().empty
 
 
 def test_merge_adds_new_items_and_skips_duplicates(curated: MemoryStore, tmp_path) -> None:
-    export_memory(curated, tmp_path / "m.json")
-    result = import_memory(curated, tmp_path / "m.json", mode="merge")
+    curated.export_memory(tmp_path / "m.json")
+    result = curated.import_memory(tmp_path / "m.json", mode="merge")
     assert (result.entries, result.notes) == (0, 0)
     target = empty_store()
     target.apply(AddNote(text="mine"), "person")
-    import_memory(target, tmp_path / "m.json", mode="merge")
+    target.import_memory(tmp_path / "m.json", mode="merge")
     assert sorted(target.list_notes()["text"]) == ["mine", "note a", "note b"]
 
 
@@ -117,11 +116,11 @@ BAD = ["truncated", "corrupt", "foreign", "future version", "invalid strategy", 
 
 @pytest.mark.parametrize("case", BAD)
 def test_a_bad_file_is_refused_and_changes_nothing(curated: MemoryStore, tmp_path, case: str) -> None:
-    export_memory(curated, tmp_path / "good.json")
+    curated.export_memory(tmp_path / "good.json")
     path, fragment = bad_files(tmp_path, json.loads((tmp_path / "good.json").read_text()))[case]
-    export_memory(curated, tmp_path / "before.json")
+    curated.export_memory(tmp_path / "before.json")
     with pytest.raises(MemoryImportError, match=re.escape(fragment)):
-        import_memory(curated, path)
-    export_memory(curated, tmp_path / "after.json")
+        curated.import_memory(path)
+    curated.export_memory(tmp_path / "after.json")
     assert (tmp_path / "before.json").read_text() == (tmp_path / "after.json").read_text()
     assert len(curated.op_log(actor="import")) == 0
