@@ -14,15 +14,12 @@ import streamlit as st
 from egur_core.app.memory_editing import (
     EditError,
     choice_hash,
-    describe_op,
     diff_to_ops,
     entries_frame,
     notes_frame,
-    proposal_diff,
     strategy_choice,
-    touched_items,
-    usefulness,
 )
+from egur_core.app.memory_views import describe_op, proposal_diff, touched_items, usefulness
 from egur_core.memory.records import MemoryImportError, MemoryOpError, PruneRule
 from pages.common import memory, model_badge
 

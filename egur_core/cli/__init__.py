@@ -2,6 +2,8 @@
 
 Each command group lives in its own module exposing ``register(subparsers)``; a command handler
 returns the process exit code.
+
+Layer: the top; builds everything through ``egur_core.app``.
 """
 
 from __future__ import annotations

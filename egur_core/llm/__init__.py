@@ -2,6 +2,9 @@
 
 Import from here: settings (:func:`load_settings`, :func:`simulated_settings`), the client and its
 result types, and :func:`extract_json`. See ``config.py`` for the settings file format.
+
+Layer: above ``strategy``; beside ``runtime``, ``memory`` and ``tools``, which it never imports. Nothing here
+knows the simulated model: its transport is handed in.
 """
 
 from egur_core.llm.client import LLMClient

@@ -25,7 +25,7 @@ from egur_core.llm.cache import CachedReply, ResponseCache, endpoint_identity
 from egur_core.llm.config import EndpointConfig, ModelSpec, Settings
 from egur_core.llm.errors import OPENAI_BASE_URL, LLMError, apply_quirks, is_n_complaint, param_quirk, to_llm_error
 from egur_core.llm.pricing import Usage, estimate_prompt_tokens, estimate_tokens, price_cost
-from egur_core.llm.results import CallRecord, ChatResult, merge_results
+from egur_core.llm.results import CallRecord, ChatResult, Sampling, merge_results
 from egur_core.llm.structured import StructuredResult, negotiate, probe_endpoint
 
 log = logging.getLogger("egur.llm")
@@ -114,14 +114,10 @@ class LLMClient:
         return price_cost(spec.price_in, spec.price_out, usage)
 
     # -- the single path every chat request takes ------------------------------------------------
-    async def complete(self, spec: ModelSpec, role: str, messages: list[dict], *, max_tokens: int,
-                       temperature: float = 0.0, top_p: float = 1.0, n: int = 1,
+    async def complete(self, spec: ModelSpec, role: str, messages: list[dict], sampling: Sampling, *,
                        response_format: dict | None = None, structured_mode: str | None = None) -> ChatResult:
         """One chat-completions request (the SDK retries inside it), priced and reported."""
-        params: dict[str, Any] = {"model": spec.model, "messages": messages, "max_tokens": max_tokens,
-                                  "temperature": temperature, "top_p": top_p}
-        if n > 1:
-            params["n"] = n
+        params: dict[str, Any] = {"model": spec.model, "messages": messages, **sampling.params()}
         if response_format is not None:
             params["response_format"] = response_format
         via_transport = self._transport is not None or spec.endpoint in self._transports
@@ -207,26 +203,26 @@ class LLMClient:
         """``n`` samples; endpoints that ignore or refuse ``n`` get the missing ones as parallel calls."""
         spec = self.settings.resolve(alias)
         n = max(1, n)
-        kw = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p}
+        one = Sampling(max_tokens=max_tokens, temperature=temperature, top_p=top_p)
         start = time.perf_counter()
         parts: list[ChatResult] = []
         if n > 1 and spec.endpoint not in self.no_n_endpoints:
             try:
-                parts.append(await self.complete(spec, role, messages, n=n, **kw))
+                parts.append(await self.complete(spec, role, messages, one.model_copy(update={"n": n})))
             except LLMError as err:
                 if not is_n_complaint(err):
                     raise
                 self.no_n_endpoints.add(spec.endpoint)
         elif n > 1:  # known to ignore n: every sample is its own request, all in flight at once
-            parts += await asyncio.gather(*(self.complete(spec, role, messages, **kw) for _ in range(n)))
+            parts += await asyncio.gather(*(self.complete(spec, role, messages, one) for _ in range(n)))
         else:
-            parts.append(await self.complete(spec, role, messages, **kw))
+            parts.append(await self.complete(spec, role, messages, one))
         have = sum(len(p.texts) for p in parts)
         if have < n:
             if parts:
                 self.no_n_endpoints.add(spec.endpoint)
                 log.info("endpoint %r returned %d of %d choices; sampling the rest separately", spec.endpoint, have, n)
-            parts += await asyncio.gather(*(self.complete(spec, role, messages, **kw) for _ in range(n - have)))
+            parts += await asyncio.gather(*(self.complete(spec, role, messages, one) for _ in range(n - have)))
         result = merge_results(parts, time.perf_counter() - start)
         if len(result.texts) > n:  # a server that returned more than asked
             result.texts, result.finish_reasons = result.texts[:n], result.finish_reasons[:n]

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from egur_core.llm.pricing import Usage, sum_usage
+
+
+class Sampling(BaseModel):
+    """How one request samples: what a strategy's step (or a role) asks of the endpoint."""
+
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    top_p: float = 1.0
+    n: int = 1
+
+    def params(self) -> dict[str, Any]:
+        """The chat-completions parameters (``n`` only when more than one sample is asked)."""
+        out: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p}
+        if self.n > 1:
+            out["n"] = self.n
+        return out
 
 
 class CallRecord(BaseModel):

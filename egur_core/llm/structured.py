@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, SerializeAsAny, ValidationError
 
 from egur_core.llm.errors import LLMError
-from egur_core.llm.results import ChatResult, merge_results
+from egur_core.llm.results import ChatResult, Sampling, merge_results
 from egur_core.llm.schema import drop_nulls, plain_schema, strict_schema
 
 if TYPE_CHECKING:
@@ -120,9 +120,9 @@ async def negotiate(client: LLMClient, spec: ModelSpec, messages: list[dict], sc
     while True:
         try:
             res = await client.complete(
-                spec, role, _with_instruction(convo, _instruction(mode, schema)), max_tokens=max_tokens,
-                temperature=temperature, response_format=_response_format(mode, schema, strict),
-                structured_mode=mode)
+                spec, role, _with_instruction(convo, _instruction(mode, schema)),
+                Sampling(max_tokens=max_tokens, temperature=temperature),
+                response_format=_response_format(mode, schema, strict), structured_mode=mode)
         except LLMError as err:
             if err.kind != "bad_request" or not _FORMAT_COMPLAINT.search(err.detail) or mode == "text":
                 raise
@@ -183,7 +183,7 @@ async def probe_endpoint(client: LLMClient, endpoint: str) -> dict:
         return out
     try:
         res = await client.complete(spec, "probe", [{"role": "user", "content": "Reply with the word OK."}],
-                                    max_tokens=16)
+                                    Sampling(max_tokens=16))
         out.update(ok=True, latency_s=round(res.latency_s, 3), usage_reported=not res.usage.estimated)
         client.structured_modes.pop(endpoint, None)  # renegotiate from the top
         sres = await negotiate(client, spec, [{"role": "user", "content": "What is 2+3? Answer in JSON."}],

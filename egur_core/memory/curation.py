@@ -1,13 +1,8 @@
-"""Applying and undoing memory ops, with before/after row snapshots in ``memory_ops``.
+"""Applying memory ops, with before/after row snapshots in ``memory_ops`` (undo: ``undo.py``).
 
 Every change to the library or the notes is an op (see ``ops.py``). An op's log row holds a
-snapshot of every row it touched before and after, keyed ``{"entry": {id: row}, "note": {...}}``.
-Undo is then generic: check the rows still look like ``after``, then put ``before`` back.
-
-Two kinds of columns behave differently on undo. *Curated* fields (text, strategy, flags) must
-be unchanged since the op, else undo is refused: someone else's later edit would be silently lost.
-*Counters* (uses, successes, helpful, ...) keep growing while a run goes on, so undo subtracts the
-op's own delta (``current - after + before``) instead of refusing or rolling them back.
+snapshot of every row it touched before and after, keyed ``{"entry": {id: row}, "note": {...}}``,
+which is what makes undo generic.
 """
 
 from __future__ import annotations
@@ -15,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -90,8 +86,23 @@ def embedding_text(kind: str, row: dict[str, Any]) -> str:
     return row["text"]
 
 
-def _with_defaults(snapshot: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
+def snapshot_with_defaults(snapshot: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
     return {kind: {i: {**SNAPSHOT_DEFAULTS[kind], **row} for i, row in rows.items()} for kind, rows in snapshot.items()}
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One row of the audit log, as an op leaves it."""
+
+    kind: str
+    actor: str
+    run_id: str | None
+    idx: int | None
+    payload: dict[str, Any] | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    batch_id: str | None
+    undo_of: int | None = None
 
 
 class CurationMixin(StoreBase):
@@ -115,22 +126,6 @@ class CurationMixin(StoreBase):
             self._enforce_caps(run_id, idx)
         return op_ids
 
-    def undo(self, op_id: int, actor: Actor = "person") -> int:
-        """Restore the state before ``op_id``; the undo is logged as its own op (returned)."""
-        with self._tx():
-            return self._undo_one(op_id, actor, None)
-
-    def undo_batch(self, batch_id: str, actor: Actor = "person") -> list[int]:
-        """Undo every op of a batch (an import, a prune, an ``apply_many``), newest first, atomically."""
-        ids = [r["op_id"] for r in self._rows(
-            "SELECT op_id FROM memory_ops WHERE batch_id = ? AND undone_by IS NULL AND kind <> 'undo' "
-            "ORDER BY op_id DESC", [batch_id])]
-        if not ids:
-            raise MemoryOpError(f"batch {batch_id!r} has no ops left to undo")
-        undo_batch = f"undo-{batch_id}"[:60]
-        with self._tx():
-            return [self._undo_one(i, actor, undo_batch) for i in ids]
-
     # -- snapshots --------------------------------------------------------------------------------
     def _snapshot(self, refs: Sequence[Ref]) -> dict[str, dict[str, dict]]:
         out: dict[str, dict[str, dict]] = {}
@@ -148,13 +143,13 @@ class CurationMixin(StoreBase):
         if len(set(refs)) != len(refs):
             raise MemoryOpError("an op names the same item twice (nothing was changed)")
 
-    def _log(self, kind: str, actor: str, run_id, idx, payload, before, after, batch_id, undo_of=None) -> int:
+    def _log(self, entry: LogEntry) -> int:
         op_id = self._next_id("memory_ops", "memory_ops", "op_id")
         self._db.execute(
             "INSERT INTO memory_ops (op_id, ts, actor, run_id, idx, kind, payload, \"before\", \"after\", "
             "undo_of, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [op_id, utcnow(), actor, run_id, idx, kind, dumps(payload), dumps(before), dumps(after),
-             undo_of, batch_id])
+            [op_id, utcnow(), entry.actor, entry.run_id, entry.idx, entry.kind, dumps(entry.payload),
+             dumps(entry.before), dumps(entry.after), entry.undo_of, entry.batch_id])
         return op_id
 
     # -- apply ----------------------------------------------------------------------------------
@@ -166,7 +161,7 @@ class CurationMixin(StoreBase):
         before = self._snapshot(refs)
         created = getattr(self, f"_do_{op.op}")(op, actor, run_id, idx)
         after = self._snapshot(refs + ([created] if created else []))
-        return self._log(op.op, actor, run_id, idx, op.model_dump(mode="json"), before, after, batch_id)
+        return self._log(LogEntry(op.op, actor, run_id, idx, op.model_dump(mode="json"), before, after, batch_id))
 
     def _refuse_pinned_loss(self, op: MemoryOp) -> None:
         """Pinned means "a person wants this kept": only a person may delete or merge it away."""
@@ -257,64 +252,6 @@ class CurationMixin(StoreBase):
         self._db.execute(f"DELETE FROM {t.table} WHERE {t.key} IN ({marks})", drop_ids)
 
     # -- undo -------------------------------------------------------------------------------------
-    def _undo_one(self, op_id: int, actor: str, batch_id: str | None) -> int:
-        op = self._row("SELECT * FROM memory_ops WHERE op_id = ?", [op_id])
-        if op is None:
-            raise MemoryOpError(f"no memory op {op_id}")
-        if op["undone_by"] is not None:
-            raise MemoryOpError(f"op {op_id} was already undone by op {op['undone_by']}")
-        before, after = _with_defaults(json.loads(op["before"])), _with_defaults(json.loads(op["after"]))
-        refs = sorted({(k, int(i)) for snap in (before, after) for k, rows in snap.items() for i in rows})
-        for ref in refs:
-            self._check_unchanged(op_id, ref, after.get(ref[0], {}).get(str(ref[1])))
-        now_before = self._snapshot(refs)
-        for kind, item_id in refs:
-            self._restore(kind, item_id, before.get(kind, {}).get(str(item_id)),
-                          after.get(kind, {}).get(str(item_id)), now_before.get(kind, {}).get(str(item_id)))
-        undo_id = self._log("undo", actor, op["run_id"], op["idx"], {"undo_of": op_id, "kind": op["kind"]},
-                            now_before, self._snapshot(refs), batch_id, undo_of=op_id)
-        self._db.execute("UPDATE memory_ops SET undone_by = ? WHERE op_id = ?", [undo_id, op_id])
-        return undo_id
-
-    def _check_unchanged(self, op_id: int, ref: Ref, expected: dict | None) -> None:
-        kind, item_id = ref
-        current = self._snapshot([ref]).get(kind, {}).get(str(item_id))
-        curated = TABLES[kind].curated
-        if expected is None and current is None:
-            return
-        if expected is not None and current is not None and all(current[c] == expected[c] for c in curated):
-            return
-        what = "was deleted" if current is None else "exists again" if expected is None else "changed"
-        later = self._later_op(op_id, ref)
-        hint = f" by op {later}; undo that first" if later else ""
-        raise MemoryOpError(f"cannot undo op {op_id}: {kind} {item_id} {what} since{hint}")
-
-    def _later_op(self, op_id: int, ref: Ref) -> int | None:
-        kind, key = ref[0], str(ref[1])
-        for row in self._rows("SELECT op_id, \"before\", \"after\" FROM memory_ops WHERE op_id > ? AND "
-                              "undone_by IS NULL ORDER BY op_id", [op_id]):
-            if any(key in json.loads(row[s]).get(kind, {}) for s in ("before", "after")):
-                return int(row["op_id"])
-        return None
-
-    def _restore(self, kind: str, item_id: int, before: dict | None, after: dict | None, now: dict | None) -> None:
-        t = TABLES[kind]
-        if before is None:
-            self._db.execute(f"DELETE FROM {t.table} WHERE {t.key} = ?", [item_id])
-        elif after is None or now is None:
-            cols = [*t.columns, "embedding"]
-            values = [before[c] for c in t.columns] + [self.embed(embedding_text(kind, before))]
-            self._db.execute(f"INSERT INTO {t.table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                             values)
-        else:
-            sets: dict[str, Any] = {c: before[c] for c in t.curated}
-            sets.update({c: now[c] - after[c] + before[c] for c in t.counters})
-            if embedding_text(kind, before) != embedding_text(kind, now):
-                sets["embedding"] = self.embed(embedding_text(kind, before))
-            assignments = ", ".join(f"{c} = ?" for c in sets)
-            self._db.execute(f"UPDATE {t.table} SET {assignments}, updated_at = ? WHERE {t.key} = ?",
-                             [*sets.values(), utcnow(), item_id])
-
     # -- size caps --------------------------------------------------------------------------------
     def _enforce_caps(self, run_id, idx) -> None:
         """Evict the least useful unpinned items over the cap, as logged (undoable) deletes by "loop"."""

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
-from egur_core.memory.curation import TABLES, CurationMixin, embedding_text
+from egur_core.memory.curation import TABLES, CurationMixin, LogEntry, embedding_text
 from egur_core.memory.records import ImportResult, dumps
 from egur_core.memory.transfer import FORMAT, VERSION, MemoryExport, read_export, write_export
 
@@ -85,7 +85,8 @@ class ExchangeMixin(CurationMixin):
             self._db.execute(f"INSERT INTO {t.table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values)
         kind_name = f"{verb}_{kind}"
         payload = {"op": kind_name, t.key: item_id, "reason": f"import of {source}"}
-        return self._log(kind_name, "import", None, None, payload, before, self._snapshot([(kind, item_id)]), batch_id)
+        after = self._snapshot([(kind, item_id)])
+        return self._log(LogEntry(kind_name, "import", None, None, payload, before, after, batch_id))
 
     def _insert_rows(self, kind: str, rows: list[dict], mode: str, source: str, batch_id: str,
                      op_ids: list[int]) -> int:

@@ -27,6 +27,7 @@ from egur_core.memory.records import RetrievedEntry, RetrievedNote, utcnow
 from egur_core.memory.retrieval import RetrievalMixin
 from egur_core.memory.review import ReviewMixin
 from egur_core.memory.runs_repo import RunsMixin
+from egur_core.memory.undo import UndoMixin
 from egur_core.strategy.model import Strategy
 
 _ENTRY_VIEW = """
@@ -37,7 +38,7 @@ _ENTRY_VIEW = """
     FROM library l LEFT JOIN strategies s ON s.hash = l.strategy_hash"""
 
 
-class MemoryStore(ExchangeMixin, ReviewMixin, RunsMixin, RetrievalMixin):
+class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMixin):
     """Runs, strategies, the strategy library, notes and their audit log in one DuckDB database.
 
     Args:

@@ -2,6 +2,9 @@
 
 Always labelled "simulated" in the UI and in stored runs; it exists for demos without a key and
 for reproducible tests, never as the only thing tested.
+
+Layer: above ``evals`` (it reads datasets and the roles' prompts to play them); only the composition
+root (``egur_core.app.services``) plugs its transport into the model client.
 """
 
 import hashlib

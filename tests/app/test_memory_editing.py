@@ -8,15 +8,12 @@ import pytest
 from egur_core.app.memory_editing import (
     EditError,
     choice_hash,
-    describe_op,
     diff_to_ops,
     entries_frame,
     notes_frame,
-    proposal_diff,
     strategy_choice,
-    touched_items,
-    usefulness,
 )
+from egur_core.app.memory_views import describe_op, proposal_diff, touched_items, usefulness
 from egur_core.memory.ops import AddEntry, AddNote, DeleteEntry, DeleteNote, UpdateEntry, UpdateNote
 
 STRATEGY = {"name": "cot", "steps": [{"id": "t", "op": "llm", "prompt": "{problem}", "out": "r"},

@@ -11,7 +11,7 @@ from egur_core.evals.run_records import run_report
 from egur_core.llm import simulated_settings
 from egur_core.memory.database import MemoryFile, close_idle_files
 from egur_core.reasoner.loop import LoopConfig
-from tests.core.loop_runner import run_loop
+from tests.reasoner.loop_runner import run_loop
 
 SECRET = "sk-test-DO-NOT-LEAK-4242"
 

@@ -1,7 +1,7 @@
 """Scripted stand-ins for the model client and the tool registry, for runtime tests.
 
 The real client and tools have their own tests (tests/llm, tests/tools); the simulated model
-drives the runtime end to end in tests/core/test_runtime_simulated.py.
+drives the runtime end to end in tests/runtime/test_runtime_simulated.py.
 """
 
 from __future__ import annotations

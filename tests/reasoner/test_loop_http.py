@@ -10,8 +10,8 @@ import pytest
 from egur_core.evals.datasets.registry import load_problems
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.loop import LoopConfig
-from tests.core.loop_runner import run_loop
 from tests.fakes.openai_server import FakeOpenAIServer, settings_for
+from tests.reasoner.loop_runner import run_loop
 
 SOLVER = {"name": "solver", "steps": [{"id": "s", "op": "tool", "tool": "sat_solver", "input": "{problem}",
                                        "out": "r"}, {"id": "f", "op": "answer", "from": "r"}]}

@@ -8,7 +8,7 @@ import pytest
 from egur_core.evals.datasets.registry import load_problems
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.loop import ExploitRule, LoopConfig
-from tests.core.loop_runner import run_loop as run_loop_in
+from tests.reasoner.loop_runner import run_loop as run_loop_in
 
 
 @pytest.fixture
