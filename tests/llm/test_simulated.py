@@ -64,7 +64,7 @@ def test_the_consolidator_caches_the_cheapest_right_strategies():
          "cost_usd": 0.001},
         {"candidate": 1, "strategy_name": dear["name"], "strategy_hash": "b", "strategy": dear, "correct": True,
          "cost_usd": 0.0},
-        {"candidate": 2, "strategy_name": "cot-small", "strategy_hash": "c", "strategy": cheap, "correct": False,
+        {"candidate": 2, "strategy_name": "cot-cheap", "strategy_hash": "c", "strategy": cheap, "correct": False,
          "cost_usd": 0.002},
     ]
     messages = consolidator_messages("p cnf 3 1\n1 2 3 0", "sat3", candidates, [], [], label_free=False)
