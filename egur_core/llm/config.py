@@ -33,7 +33,8 @@ class EndpointConfig(BaseModel):
     simulated: bool = False
     timeout_s: float = 60.0
     max_retries: int = 4
-    structured_mode: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+    structured_mode: Literal["auto", "json_schema_strict", "json_schema", "json_object_schema", "json_object",
+                             "text"] = "auto"
 
 
 class ModelSpec(BaseModel):

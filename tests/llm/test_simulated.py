@@ -155,4 +155,4 @@ def test_any_structured_request_gets_a_schema_valid_reply():
 
     reply = ask(lambda c: c.structured([{"role": "user", "content": "Rate this."}], Verdict, alias="small",
                                        role="executor"))
-    assert reply.mode == "json_schema" and isinstance(reply.value, Verdict)
+    assert reply.mode == "json_schema_strict" and isinstance(reply.value, Verdict)
