@@ -35,7 +35,17 @@ class Budget(_Model):
     max_seconds: float = Field(300.0, gt=0, le=3600, description="wall time")
 
 
+def _op_required(schema: dict[str, Any]) -> None:
+    """In JSON Schema the ``op`` discriminator is required: a decoder that follows the schema must write it
+    (Python code may still omit it, each step class knows its own)."""
+    required = schema.setdefault("required", [])
+    if "op" in schema.get("properties", {}) and "op" not in required:
+        required.insert(0, "op")
+
+
 class _Step(_Model):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra=_op_required)
+
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)
     note: str = Field("", max_length=500, description="why this step exists (shown in the graph)")
 
@@ -174,11 +184,6 @@ def _walk(steps: list[Step]):
         yield step
         if isinstance(step, LoopStep):
             yield from _walk(step.body)
-
-
-def strategy_json_schema() -> dict[str, Any]:
-    """JSON Schema used for the Guide's structured output."""
-    return Strategy.model_json_schema(by_alias=True)
 
 
 def step_reads(step: Step) -> list[str]:
