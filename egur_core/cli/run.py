@@ -63,12 +63,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str))
         print(f"report: {args.report}", file=sys.stderr)
+    if report["run"]["status"] == "failed":
+        print(f"run failed: {report['run']['error']}", file=sys.stderr)
+        print(f"fix the endpoint (egur doctor shows what it accepts), then: egur run --db {args.db} "
+              f"--resume {run_id}", file=sys.stderr)
+        return 1
     return 0
 
 
 async def _run(settings, memory, config: LoopConfig, resume: str | None, progress, stop) -> str:
     work = workload(config.benchmark, config.n, config.seed)  # an unknown benchmark is refused before any write
-    client = build_client(settings)
+    client = build_client(settings, memory=memory)
     try:
         loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)
         run_id = resume or loop.start_run(config)
@@ -99,10 +104,12 @@ class _Progress:
             return
         width = 24
         filled = int(width * (event.idx + 1) / max(self.total, 1))
-        mark = "+" if p.get("correct") else "-"
+        mark = "+" if p.get("correct") else "-" if p.get("answer") is not None else "?"
         how = "exploit" if p.get("exploited") else f"{p.get('candidates')} cand"
+        why = f"  [{p['note']}]" if p.get("note") else ""
+        lost = f"  no answer: {p['failure'][:100]}" if p.get("failure") else ""
         print(f"[{'#' * filled}{'.' * (width - filled)}] {event.idx + 1}/{self.total} {mark} "
-              f"acc {self.correct / self.done:.0%}  ${self.cost:.4f}  {how}: {p.get('chosen_strategy')}",
+              f"acc {self.correct / self.done:.0%}  ${self.cost:.4f}  {how}: {p.get('chosen_strategy')}{why}{lost}",
               file=sys.stderr)
 
 
