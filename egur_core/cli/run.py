@@ -73,6 +73,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 async def _run(settings, memory, config: LoopConfig, resume: str | None, progress, stop) -> str:
     work = workload(config.benchmark, config.n, config.seed)  # an unknown benchmark is refused before any write
+    if config.label_free and work.verifier is None:
+        print(f"label-free: {config.benchmark} has no verifier, so candidates learn only from agreement between "
+              "at least two of them; a strategy run alone (k=1, or exploited) teaches nothing", file=sys.stderr)
     client = build_client(settings, memory=memory)
     try:
         loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)

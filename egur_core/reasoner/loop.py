@@ -148,7 +148,7 @@ class EGuRLoop(Method):
         self.emit("candidates_proposed", run_id, idx, exploited=p.exploited is not None,
                   names=[c.strategy.name for c in p.candidates if c.strategy], guide_error=p.guide.error,
                   invalid=[[str(i) for i in c.issues] for c in p.guide.candidates if c.strategy is None],
-                  fallback=p.fallback, note=p.note())
+                  fallback=p.fallback, note=p.note(), mode=p.guide.mode)
         await self._execute(p)
         p.chosen = choose(task.text, p.results, workload.verifier)
         self.emit("answer_chosen", run_id, idx, candidate=p.chosen, answer=p.answer)

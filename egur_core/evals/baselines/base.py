@@ -137,10 +137,11 @@ class Baseline(Method):
         answer = r.answer if r.ok else None
         with self.memory.session() as store:
             execution_id = store.record_execution(ExecutionRecord(
-                run_id=run_id, idx=idx, candidate=0, strategy=attempt.strategy, rationale=attempt.rationale,
-                answer=r.answer, correct=correct, ok=r.ok, error=r.error, calls=r.calls, tokens_in=r.tokens_in,
-                tokens_out=r.tokens_out, cost_usd=r.cost_usd, latency_s=r.latency_s,
-                trace=[t.model_dump() for t in r.trace], chosen=True))
+                run_id=run_id, idx=idx, candidate=0, strategy=attempt.strategy, strategy_origin="baseline",
+                rationale=attempt.rationale, answer=r.answer, correct=correct,
+                feedback_source=None if correct is None else "label" if r.ok else "failed", ok=r.ok, error=r.error,
+                calls=r.calls, tokens_in=r.tokens_in, tokens_out=r.tokens_out, cost_usd=r.cost_usd,
+                latency_s=r.latency_s, trace=[t.model_dump() for t in r.trace], chosen=True))
             result = ProblemResult(
                 run_id=run_id, idx=idx, answer=answer, correct=correct, gold=gold, chosen_execution_id=execution_id,
                 chosen_strategy_hash=attempt.strategy.hash, cost_executor=r.cost_usd,
