@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}")
     parser.add_argument("--n", type=int, default=30, help="number of problems")
     parser.add_argument("--k", type=int, default=3, help="candidate strategies per problem")
+    parser.add_argument("--parallel", type=int, default=1, metavar="W",
+                        help="problems in flight at once (each reads the memory as the problems W before it left "
+                             "it; edits land in problem order, so a seed gives the same run at any W)")
     add_db_option(parser)
     add_model_options(parser)
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a stopped or killed run")
@@ -47,7 +50,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     else:
         loop_config = LoopConfig(benchmark=args.benchmark, n=args.n, k=args.k, seed=args.seed, review=args.review,
-                                 label_free=args.label_free, exploit=ExploitRule(enabled=not args.no_exploit))
+                                 label_free=args.label_free, exploit=ExploitRule(enabled=not args.no_exploit),
+                                 parallel=args.parallel)
     settings = resolve_settings(args.model, args.base_url, args.config, sim_seed=loop_config.seed)
     print(describe_models(settings), file=sys.stderr)
     progress = _Progress(loop_config.n, quiet=args.quiet)
