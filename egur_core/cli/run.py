@@ -15,6 +15,7 @@ from egur_core.evals.datasets.registry import benchmark_names, workload
 from egur_core.evals.run_records import run_report, summarise
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
+from egur_core.strategy.roles import ROLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -122,6 +123,10 @@ class _Progress:
 
 def _print_summary(report: dict) -> None:
     s = summarise(report["problems"])
+    if not report["run"].get("price_known", True):
+        print("price unknown: a model this run used has no configured or list price; costs below count only the "
+              "priced models (set prices in egur.toml or on the Settings page)", file=sys.stderr)
+    prompt_tokens = sum(p["tokens"][r]["in"] for p in report["problems"] for r in ROLES)
     print_table(["metric", "value"], [
         ["run", report["run"]["run_id"]],
         ["problems", s["problems"]],
@@ -131,4 +136,7 @@ def _print_summary(report: dict) -> None:
         ["cost per problem $", f"{s['cost_per_problem']:.5f}"],
         *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ("guide", "executor", "consolidator")],
         *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ("guide", "executor", "consolidator")],
+        ["prompt tokens from the provider's cache", f"{s['tokens_cached_in']} "
+                                                     f"({s['tokens_cached_in'] / max(prompt_tokens, 1):.0%})"],
+        ["reasoning tokens", s["tokens_reasoning"]],
     ])

@@ -122,8 +122,8 @@ class LLMClient:
                 log.exception("on_call callback failed")
 
     def cost(self, alias: str, usage: Usage) -> float:
-        spec = self.settings.resolve(alias)
-        return price_cost(spec.price_in, spec.price_out, usage)
+        """Dollars for ``usage`` on ``alias``'s model (0 when its price is unknown: ``settings.price_of`` says)."""
+        return price_cost(self.settings.price_of(alias), usage)
 
     # -- the single path every chat request takes ------------------------------------------------
     async def complete(self, spec: ModelSpec, role: str, messages: list[dict], sampling: Sampling, *,
@@ -178,7 +178,7 @@ class LLMClient:
             raise err from None
         latency = time.perf_counter() - start
         usage = self._usage(completion, messages, texts)
-        cost = price_cost(spec.price_in, spec.price_out, usage)
+        cost = price_cost(self.settings.price_of(spec.alias), usage)
         self._report(CallRecord(role=role, alias=spec.alias, model=spec.model, usage=usage, cost_usd=cost,
                                 latency_s=latency, ok=True, structured_mode=structured_mode))
         return ChatResult(texts=texts, finish_reasons=reasons, usage=usage, cost_usd=cost, latency_s=latency,
@@ -204,12 +204,16 @@ class LLMClient:
 
     @staticmethod
     def _usage(completion: Any, messages: list[dict], texts: list[str]) -> Usage:
-        """The endpoint's usage; an estimate (flagged) when it sent none or only zeros."""
+        """The endpoint's usage (with cached prompt and reasoning tokens where it reports them); an estimate
+        (flagged) when it sent none or only zeros."""
         u = getattr(completion, "usage", None)
         prompt = getattr(u, "prompt_tokens", None) or 0
         out = getattr(u, "completion_tokens", None) or 0
         if u is not None and (prompt or out or not any(texts)):
-            return Usage(prompt_tokens=prompt, completion_tokens=out)
+            cached = getattr(getattr(u, "prompt_tokens_details", None), "cached_tokens", None) or 0
+            reasoning = getattr(getattr(u, "completion_tokens_details", None), "reasoning_tokens", None) or 0
+            return Usage(prompt_tokens=prompt, completion_tokens=out, cached_prompt_tokens=cached,
+                         reasoning_tokens=reasoning)
         return Usage(prompt_tokens=estimate_prompt_tokens(messages),
                      completion_tokens=sum(estimate_tokens(t) for t in texts), estimated=True)
 

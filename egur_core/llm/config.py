@@ -17,7 +17,7 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from egur_core.llm.pricing import known_price
+from egur_core.llm.pricing import Price, list_price
 from egur_core.strategy.roles import ROLES, TIERS, Role  # noqa: F401  (Role is part of this module's API)
 
 DEFAULT_REAL_MODEL = "gpt-4o-mini"
@@ -43,8 +43,9 @@ class ModelSpec(BaseModel):
     alias: str
     model: str
     endpoint: str = "default"
-    price_in: float = 0.0
-    price_out: float = 0.0
+    price_in: float | None = Field(None, ge=0, description="USD per 1M input tokens; None: the list price")
+    price_out: float | None = Field(None, ge=0, description="USD per 1M output tokens; None: the list price")
+    price_cached_in: float | None = Field(None, ge=0, description="USD per 1M cached input tokens")
     description: str = ""
 
 
@@ -102,6 +103,19 @@ class Settings(BaseModel):
         known = ", ".join(sorted(self.known_aliases()))
         raise KeyError(f"unknown model {name!r}; strategies may name a tier, a role or a configured alias: {known}")
 
+    def price_of(self, name: str) -> Price:
+        """What a model costs: the settings' price when set, else its list price (genai-prices), else unknown."""
+        spec = self.resolve(name)
+        if spec.price_in is not None and spec.price_out is not None:
+            return Price(input=spec.price_in, output=spec.price_out, cached_input=spec.price_cached_in,
+                         source="settings")
+        ep = self.endpoints[spec.endpoint]
+        return list_price(spec.model, None if ep.simulated else ep.base_url)
+
+    def prices(self) -> dict[str, Price]:
+        """Every configured model's price, by alias (what a run records and the pages show)."""
+        return {alias: self.price_of(alias) for alias in self.models}
+
     def known_aliases(self) -> set[str]:
         """Every name a strategy step may give as its model."""
         return set(self.models) | set(self.roles) | set(self.tiers)
@@ -113,12 +127,13 @@ class Settings(BaseModel):
 
     def model_catalog(self) -> list[dict]:
         """What the Guide is told about the models it may choose for a step."""
+        prices = self.prices()
         return [
             {
                 "alias": s.alias,
                 "model": s.model,
-                "price_in": s.price_in,
-                "price_out": s.price_out,
+                "price_in": prices[s.alias].input,
+                "price_out": prices[s.alias].output,
                 "description": s.description,
                 "roles": sorted(r for r, a in self.roles.items() if a == s.alias),
                 "tiers": sorted(t for t, a in self.tiers.items() if a == s.alias),
@@ -131,6 +146,7 @@ class Settings(BaseModel):
         data = json.loads(self.model_dump_json())
         for name, ep in self.endpoints.items():
             data["endpoints"][name]["has_api_key"] = ep.api_key is not None
+        data["prices"] = {alias: price.model_dump() for alias, price in self.prices().items()}
         return data
 
 
@@ -152,8 +168,8 @@ def simulated_settings(seed: int = 0, latency_s: float = 0.0) -> Settings:
 
 
 def _real_model_spec(model: str, endpoint: str = "default") -> ModelSpec:
-    price_in, price_out = known_price(model)
-    return ModelSpec(alias=model, model=model, endpoint=endpoint, price_in=price_in, price_out=price_out)
+    """A model named on the command line or in the environment: priced at its list price when known."""
+    return ModelSpec(alias=model, model=model, endpoint=endpoint)
 
 
 def _find_config_path(path: str | Path | None, env: Mapping[str, str]) -> Path | None:

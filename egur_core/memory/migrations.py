@@ -165,6 +165,17 @@ def m007_provenance_and_fallback(con: duckdb.DuckDBPyConnection, dim: int) -> No
     """)
 
 
+@migration
+def m008_cached_tokens_and_prices(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    """Prompt tokens served from a provider's cache and reasoning tokens, apart; whether a run's models had a
+    known price (an unknown price is shown as unknown, never as $0)."""
+    _run(con, """
+    ALTER TABLE problems ADD COLUMN tokens_cached_in BIGINT DEFAULT 0;
+    ALTER TABLE problems ADD COLUMN tokens_reasoning BIGINT DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN price_known BOOLEAN DEFAULT true
+    """)
+
+
 def entry_embedding_text(signature: str, example: str | None) -> str:
     """What a library entry is embedded as: its signature, plus the example problem when known."""
     return f"{signature}\n{example}" if example else signature

@@ -57,6 +57,7 @@ class RunConfig(_Record):
     k: int = Field(1, ge=0)
     seed: int = 0
     comparison_id: str | None = None
+    price_known: bool = Field(True, description="every model the run uses has a known price")
     run_id: str | None = Field(None, description="chosen by the store when None")
 
 
@@ -116,6 +117,8 @@ class ProblemResult(_Record):
     error: str | None = None
     gold: str | None = Field(None, description="the label, recorded once the answer is chosen and graded")
     fallback: bool = Field(False, description="the Guide proposed nothing runnable; the fallback strategy ran")
+    tokens_cached_in: int = Field(0, description="prompt tokens served from the provider's cache (all roles)")
+    tokens_reasoning: int = Field(0, description="completion tokens spent on hidden reasoning (all roles)")
 
     @property
     def cost_usd(self) -> float:

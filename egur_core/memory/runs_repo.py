@@ -20,7 +20,7 @@ _PROBLEM_RESULT_COLUMNS = [
     "status", "answer", "correct", "exploited", "chosen_execution_id", "chosen_strategy_hash",
     "cost_guide", "cost_executor", "cost_consolidator", "tokens_guide_in", "tokens_guide_out",
     "tokens_executor_in", "tokens_executor_out", "tokens_consolidator_in", "tokens_consolidator_out",
-    "calls", "latency_s", "error", "gold", "fallback",
+    "calls", "latency_s", "error", "gold", "fallback", "tokens_cached_in", "tokens_reasoning",
 ]
 
 
@@ -32,9 +32,11 @@ class RunsMixin(StoreBase):
         with self._tx():
             self._db.execute(
                 "INSERT INTO runs (run_id, created_at, benchmark, method, label, config, status, simulated, model, "
-                "n_problems, k, seed, comparison_id) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                "n_problems, k, seed, comparison_id, price_known) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
                 [run_id, utcnow(), config.benchmark, config.method, config.label, dumps(config.config),
-                 config.simulated, config.model, config.n_problems, config.k, config.seed, config.comparison_id])
+                 config.simulated, config.model, config.n_problems, config.k, config.seed, config.comparison_id,
+                 config.price_known])
         return run_id
 
     def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:

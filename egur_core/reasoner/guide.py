@@ -119,7 +119,7 @@ def library_view(retrieved: Retrieved) -> list[dict]:
              "uses": e.uses, "successes": e.successes,
              "success_rate": round(e.successes / e.uses, 3) if e.uses else None,
              "mean_cost_usd": round(e.total_cost / e.uses, 6) if e.uses else None, "pinned": e.pinned,
-             "strategy_name": e.strategy.name, "strategy_hash": e.strategy_hash, "strategy": e.strategy.to_json_dict()}
+             "strategy_name": e.strategy.name, "strategy_hash": e.strategy_hash, "strategy": e.strategy.to_brief_dict()}
             for e in retrieved.entries]
 
 

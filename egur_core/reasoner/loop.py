@@ -217,7 +217,7 @@ class EGuRLoop(Method):
 
     async def _consolidate(self, p: _Problem, config: LoopConfig) -> ConsolidationOutcome:
         shown = [{"candidate": c.index, "strategy_name": r.strategy_name, "strategy_hash": r.strategy_hash,
-                  "strategy": c.strategy.to_json_dict(), "from_library": c.from_library, "correct": fb.correct,
+                  "strategy": c.strategy.to_brief_dict(), "from_library": c.from_library, "correct": fb.correct,
                   "feedback_source": fb.source, "cost_usd": round(r.cost_usd, 6), "tokens": r.tokens_in + r.tokens_out,
                   "summary": r.summary()}
                  for c, r, fb in zip(p.candidates, p.results, p.judgement.feedback)]
@@ -280,6 +280,8 @@ class EGuRLoop(Method):
             tokens_consolidator_in=cons.tokens_in, tokens_consolidator_out=cons.tokens_out,
             calls=guide.calls + sum(r.calls for r in results) + cons.calls,
             latency_s=time.perf_counter() - p.started, fallback=p.fallback,
+            tokens_cached_in=guide.tokens_cached + cons.tokens_cached,
+            tokens_reasoning=guide.tokens_reasoning + cons.tokens_reasoning,
             error=_problem_error(p))
         with self.memory.session() as store:
             store.finish_problem(result)

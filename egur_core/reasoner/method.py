@@ -100,7 +100,8 @@ class Method:
             return store.create_run(RunConfig(
                 benchmark=benchmark, method=self.name, label=label, n_problems=n, k=k, seed=seed,
                 simulated=settings.is_simulated, model=settings.resolve("executor").model,
-                comparison_id=comparison_id, config={**(config or {}), "settings": settings.safe_dict()}))
+                comparison_id=comparison_id, config={**(config or {}), "settings": settings.safe_dict()},
+                price_known=all(settings.price_of(role).known for role in ROLES)))
 
     async def run_stream(self, run_id: str, workload: Workload, solve: Solve,
                          parallel: int = 1) -> list[ProblemOutcome]:

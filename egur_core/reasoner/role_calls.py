@@ -23,6 +23,8 @@ class UsageTotals(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     calls: int = 0
+    tokens_cached: int = Field(0, description="prompt tokens served from the provider's cache")
+    tokens_reasoning: int = 0
     error: str | None = None
     error_kind: str | None = Field(None, description="the endpoint failure's kind (auth, connection, ...) when "
                                    "the call failed for good")
@@ -36,6 +38,8 @@ class UsageTotals(BaseModel):
         self.cost_usd += result.cost_usd
         self.tokens_in += result.usage.prompt_tokens
         self.tokens_out += result.usage.completion_tokens
+        self.tokens_cached += result.usage.cached_prompt_tokens
+        self.tokens_reasoning += result.usage.reasoning_tokens
         self.calls += getattr(result, "calls", 1)
 
 

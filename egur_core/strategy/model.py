@@ -166,6 +166,14 @@ class Strategy(_Model):
         """The canonical dict: aliases (``from``/``if``/``else``), defaults included, ``None`` dropped."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
+    def to_brief_dict(self) -> dict[str, Any]:
+        """The strategy without the fields left at their defaults (every step keeps its ``op``): the same
+        program in far fewer tokens, for prompts."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+        for step, brief in zip(_walk(self.steps), _walk_dicts(data.get("steps", []))):
+            brief["op"] = step.op
+        return {"name": self.name, **data}
+
     def canonical_json(self) -> str:
         return json.dumps(self.to_json_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -177,6 +185,12 @@ class Strategy(_Model):
     def iter_steps(self) -> list[Step]:
         """Every step, loop bodies included, in program order."""
         return list(_walk(self.steps))
+
+
+def _walk_dicts(steps: list[dict[str, Any]]):
+    for step in steps:
+        yield step
+        yield from _walk_dicts(step.get("body", []))
 
 
 def _walk(steps: list[Step]):

@@ -13,6 +13,8 @@ Families (combine several): ``strict`` (accepts json_schema; rejects malformed s
 OpenAI does), ``json_object_only``, ``text_only``, ``no_usage``, ``no_embeddings``,
 ``rate_limit_once``, ``server_error`` (500 for the first ``fail_times`` requests; None = always),
 ``truncated`` (content cut mid-way with finish_reason "length", first ``fail_times`` replies),
+``prefix_cache`` (reports ``prompt_tokens_details.cached_tokens`` for the longest prompt prefix an earlier
+request shared, in blocks of 128 tokens from 1024 up, as OpenAI's automatic prompt caching does),
 ``slow`` (sleeps ``slow_s`` before answering), ``no_n`` (ignores ``n``), ``unauthorised`` (401 on
 everything), ``unknown_model`` (404 for chat), and the real server families below, each as its
 source behaves:
@@ -57,7 +59,7 @@ import pytest
 
 SERVERS = {"llama_cpp_python", "llama_cpp_old", "llama_server", "vllm", "ollama"}
 FAMILIES = {"strict", "json_object_only", "text_only", "no_usage", "no_embeddings", "rate_limit_once",
-            "server_error", "truncated", "slow", "no_n", "unauthorised", "unknown_model"} | SERVERS
+            "server_error", "truncated", "slow", "no_n", "unauthorised", "unknown_model", "prefix_cache"} | SERVERS
 LLAMA_CPP_PYTHON_LITERAL_ERROR = (
     "1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
     "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
@@ -100,6 +102,11 @@ def _instance(schema: dict, root: dict, depth: int = 0) -> Any:
     if kind == "array":
         return [_instance(schema["items"], root, depth + 1)] * schema.get("minItems", 0) if "items" in schema else []
     return {"string": "x", "integer": 0, "number": 0, "boolean": False, "null": None}.get(kind)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    return next((i for i in range(n) if a[i] != b[i]), n)
 
 
 def _valid(content: str, schema: dict) -> bool:
@@ -169,6 +176,7 @@ class FakeOpenAIServer:
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._counts = {"chat": 0, "errors": 0, "truncated": 0}
+        self._prompts: list[str] = []  # what ``prefix_cache`` has seen
         self.in_flight = 0
         self.max_in_flight = 0  # most chat requests being handled at once (checks concurrency caps)
         self._httpd: ThreadingHTTPServer | None = None
@@ -220,6 +228,15 @@ class FakeOpenAIServer:
         schema = grammar or (rf.get("json_schema") or {}).get("schema") or rf.get("schema") or \
             _schema_in_messages(body.get("messages", []))
         return Reply(json.dumps(_instance(schema, schema)) if schema else "OK")
+
+    def cached_tokens(self, body: dict) -> int:
+        """Tokens of the longest prefix this prompt shares with an earlier one (128-token blocks, >= 1024)."""
+        prompt = json.dumps(body.get("messages", []))
+        with self._lock:
+            shared = max((_common_prefix(prompt, earlier) for earlier in self._prompts), default=0)
+            self._prompts.append(prompt)
+        tokens = shared // 4
+        return tokens // 128 * 128 if tokens >= 1024 else 0
 
     def count(self, what: str) -> int:
         with self._lock:
@@ -359,6 +376,8 @@ class _Handler(BaseHTTPRequestHandler):
             completion = sum(len(c["message"]["content"]) // 4 + 1 for c in choices)
             payload["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion,
                                 "total_tokens": prompt + completion}
+            if "prefix_cache" in fam:
+                payload["usage"]["prompt_tokens_details"] = {"cached_tokens": min(fake.cached_tokens(body), prompt)}
         self._send(200, payload)
 
     def _server_refusal(self, body: dict) -> None | bool:

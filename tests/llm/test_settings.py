@@ -51,7 +51,21 @@ def test_openai_api_key_in_env_makes_the_default_endpoint_real(in_tmp: Path):
     assert not settings.is_simulated and ep.simulated is False
     assert ep.api_key is not None and ep.api_key.get_secret_value() == SECRET
     assert {settings.resolve(r).model for r in ("guide", "executor", "consolidator")} == {"gpt-4o-mini"}
-    assert settings.resolve("guide").price_in == 0.15  # a known model gets its list price
+    price = settings.price_of("guide")  # a known model gets its list price, and says so
+    assert (price.input, price.output, price.source) == (0.15, 0.6, "genai-prices")
+
+
+def test_a_configured_price_wins_over_the_list_price(in_tmp: Path):
+    settings = load_settings(env={"OPENAI_API_KEY": SECRET})
+    settings.models["gpt-4o-mini"].price_in, settings.models["gpt-4o-mini"].price_out = 1.0, 2.0
+    assert settings.price_of("guide").model_dump() == {"input": 1.0, "output": 2.0, "cached_input": None,
+                                                        "source": "settings"}
+
+
+def test_a_local_model_with_no_price_set_has_an_unknown_price_not_zero(in_tmp: Path):
+    settings = load_settings(env={"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "EGUR_MODEL": "gpt-4o-mini"})
+    price = settings.price_of("executor")  # even a model named like a cloud model: this machine serves it
+    assert not price.known and price.source == "unknown"
 
 
 def test_base_url_and_egur_model_in_env(in_tmp: Path):

@@ -13,7 +13,7 @@ from egur_core.strategy.shipped import shipped_strategies
 
 VALID = {"name": "cot", "steps": [{"id": "a", "op": "llm", "prompt": "{problem}", "out": "r"},
                                   {"id": "f", "op": "answer", "from": "r"}]}
-USAGE = SimpleNamespace(prompt_tokens=100, completion_tokens=50)
+USAGE = SimpleNamespace(prompt_tokens=100, completion_tokens=50, cached_prompt_tokens=0, reasoning_tokens=0)
 
 
 class Scripted:
