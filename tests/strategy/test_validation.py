@@ -87,7 +87,7 @@ def test_unknown_tool_lists_the_known_ones():
 
 def test_unknown_tool_in_an_agent_is_reported():
     agent = {"id": "a", "op": "agent", "prompt": "{problem}", "tools": ["python", "browser"], "out": "r"}
-    [msg] = messages_at(strategy(agent, ANSWER), "$.steps[0].tools")
+    [msg] = messages_at(strategy(agent, ANSWER), "$.steps[0].tools[1]")
     assert "unknown tool 'browser'" in msg
 
 
