@@ -101,23 +101,6 @@ def test_branch_jumps_forward_on_the_flag(runtime, chat):
     assert result.answer == "draft answer" and "bad" not in [t.step_id for t in result.trace]
 
 
-def test_agent_calls_tools_until_it_gives_a_final_answer(runtime, chat, tools):
-    replies = iter(["ACTION: calculator\nINPUT:\n6*7", "FINAL: 12"])
-    chat.reply = lambda m, kw: next(replies)
-    agent = {"id": "a", "op": "agent", "prompt": "{problem}", "tools": ["calculator"], "max_steps": 4, "out": "r"}
-    result = execute(runtime, make(agent, ANSWER))
-    assert result.answer == "12" and tools["calculator"].inputs == ["6*7"]
-    assert "OBSERVATION:\n12" in chat.calls[1]["messages"][-1]["content"]
-    assert result.trace[0].detail["turns"] == 2
-
-
-def test_agent_stops_at_its_step_limit(runtime, chat):
-    chat.reply = lambda m, kw: "ACTION: calculator\nINPUT:\n1+1"
-    agent = {"id": "a", "op": "agent", "prompt": "{problem}", "tools": ["calculator"], "max_steps": 3, "out": "r"}
-    result = execute(runtime, make(agent, ANSWER))
-    assert result.ok and len(runtime.llm.calls) == 3
-
-
 def test_call_budget_ends_the_execution_with_its_reason(runtime):
     sample = {**LLM, "n": 5, "temperature": 0.7}
     result = execute(runtime, make(sample, ANSWER, budget={"max_calls": 3}))
