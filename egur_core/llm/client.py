@@ -72,6 +72,7 @@ class LLMClient:
         self.nonstrict_schemas: set[tuple[str, str]] = set()  # (endpoint, schema) refused as strict
         self.no_n_endpoints: set[str] = set()
         self.no_tools: set[tuple[str, str]] = set()  # (endpoint, model) that refused native tools
+        self.tools_tried: set[tuple[str, str]] = set()  # (endpoint, model) whose first tools request was answered
         self.no_embedding_endpoints: set[str] = set()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -124,10 +125,8 @@ class LLMClient:
                        tools: list[dict] | None = None) -> ChatResult:
         """One chat-completions request (the SDK retries inside it), priced and reported."""
         params: dict[str, Any] = {"model": spec.model, "messages": messages, **sampling.params()}
-        if response_format is not None:
-            params["response_format"] = response_format
-        if tools:
-            params["tools"] = tools
+        params |= {"response_format": response_format} if response_format is not None else {}
+        params |= {"tools": tools} if tools else {}
         via_transport = self._transport is not None or spec.endpoint in self._transports
         identity = endpoint_identity(self.settings, spec.endpoint, self.transport_identity if via_transport else None)
         ticket = self.cache.claim(identity, params) if self.cache else None
@@ -151,6 +150,8 @@ class LLMClient:
                              structured_mode: str | None) -> ChatResult:
         ep = self.endpoint_config(spec.endpoint)
         sdk = self.sdk(spec.endpoint)
+        if "tools" in params and (spec.endpoint, spec.model) not in self.tools_tried:
+            sdk = sdk.with_options(max_retries=0)  # a refusal of tools (llama.cpp's is a 500) steps down at once
         params = apply_quirks(params, self.model_quirks.get((spec.endpoint, spec.model), set()))
         start = time.perf_counter()
         try:
@@ -226,10 +227,9 @@ class LLMClient:
                      tools: list[dict] | None = None) -> float:
         """The most a call can cost at the configured prices: its prompt (estimated with a margin, tool
         definitions included) and every sample running to ``max_tokens``. Budgets check it before calling."""
-        spec = self.settings.resolve(alias)
         prompt = estimate_prompt_tokens(messages) + (estimate_tokens(json.dumps(tools)) if tools else 0)
-        worst = Usage(prompt_tokens=math.ceil(prompt * PROMPT_ESTIMATE_MARGIN) * n, completion_tokens=max_tokens * n)
-        return price_cost(spec.price_in, spec.price_out, worst)
+        return self.cost(alias, Usage(prompt_tokens=math.ceil(prompt * PROMPT_ESTIMATE_MARGIN) * n,
+                                      completion_tokens=max_tokens * n))
 
     async def structured(self, messages: list[dict], schema: type[BaseModel], *, alias: str, role: str,
                          max_tokens: int = 4096, temperature: float = 0.0) -> StructuredResult:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from egur_core.llm.client import LLMClient
 
 log = logging.getLogger("egur.llm")
+RETRYABLE = ("server", "timeout", "connection", "rate_limit")
 
 
 async def tool_turn(client: LLMClient, spec: ModelSpec, role: str, messages: list[dict], sampling: Sampling,
@@ -38,8 +39,7 @@ async def tool_turn(client: LLMClient, spec: ModelSpec, role: str, messages: lis
     key = (spec.endpoint, spec.model)
     if key not in client.no_tools:
         try:
-            result = await client.complete(spec, role, messages, sampling, tools=tools)
-            return result.model_copy(update={"tool_mode": "native"})
+            return await _native_turn(client, spec, role, messages, sampling, tools)
         except LLMError as err:
             if not refuses_tools(err):
                 raise
@@ -48,6 +48,22 @@ async def tool_turn(client: LLMClient, spec: ModelSpec, role: str, messages: lis
                      spec.model, err.detail[:120])
     result = await client.complete(spec, role, as_text_protocol(messages, tools), sampling)
     return parse_text_turn(result, messages)
+
+
+async def _native_turn(client: LLMClient, spec: ModelSpec, role: str, messages: list[dict], sampling: Sampling,
+                       tools: list[dict]) -> ChatResult:
+    """The first tools request to an endpoint and model goes out without the SDK's retries, so a refusal (which
+    llama.cpp sends as a 500) steps down at once; any other failure of that first request is retried as usual."""
+    key = (spec.endpoint, spec.model)
+    try:
+        result = await client.complete(spec, role, messages, sampling, tools=tools)
+    except LLMError as err:
+        if key in client.tools_tried or refuses_tools(err) or err.kind not in RETRYABLE:
+            raise
+        client.tools_tried.add(key)
+        result = await client.complete(spec, role, messages, sampling, tools=tools)
+    client.tools_tried.add(key)
+    return result.model_copy(update={"tool_mode": "native"})
 
 
 def as_text_protocol(messages: list[dict], tools: list[dict]) -> list[dict]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from egur_core.runtime.calls import StepContext, call_model, call_tool, messages_for
+from egur_core.runtime.calls import TOOL_ERROR, StepContext, call_model, call_tool, messages_for, tool_output
 from egur_core.runtime.trace import StepTrace, ToolCallTrace, clip
 from egur_core.strategy.model import AgentStep
 from egur_core.strategy.templates import render
@@ -56,11 +56,12 @@ async def _run_call(step: AgentStep, ctx: StepContext, entry: StepTrace, call, t
     entry.tool_calls.append(record)
     if call.name not in step.tools:
         record.ok, record.error = False, "unknown tool"
-        record.output = f"ERROR: there is no tool named '{call.name}'; use one of: {', '.join(step.tools) or 'none'}"
+        offered = ", ".join(step.tools) or "none"
+        record.output = f"{TOOL_ERROR} there is no tool named '{call.name}'; use one of: {offered}"
         return record.output
     began = time.perf_counter()
     result = await call_tool(ctx, entry, call.name, tool_input, step)
     record.seconds = round(time.perf_counter() - began, 4)
     record.ok, record.error = result.ok, result.error
-    record.output = clip(result.output if result.ok else f"ERROR: {result.error}\n{result.output}".strip(), 1000)
-    return result.output if result.ok else f"ERROR: {result.error}"
+    record.output = clip(tool_output(result), 1000)
+    return tool_output(result)

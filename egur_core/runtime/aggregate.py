@@ -2,7 +2,8 @@
 
 ``vote``/``select``/``gather`` read one variable or several, so "chain of thought + code + solver,
 then vote" is one strategy: every source contributes its value (or each sample of a list). Ties in
-a vote go to the earliest source, so list the most trusted method first.
+a vote go to the earliest source, so list the most trusted method first; a tool that failed casts
+no vote.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from egur_core.runtime.answers import extract_final_answer, normalise_for_vote
 from egur_core.runtime.budget import StepFailed
-from egur_core.runtime.calls import StepContext, chat_texts, messages_for
+from egur_core.runtime.calls import TOOL_ERROR, StepContext, chat_texts, messages_for
 from egur_core.runtime.trace import StepTrace, clip
 from egur_core.strategy.model import ExtractStep, GatherStep, SelectStep, VoteStep, sources
 from egur_core.strategy.templates import MissingVariable, render
@@ -35,7 +36,8 @@ def candidates(env: dict, names: list[str]) -> list[Any]:
 
 
 async def run_vote(step: VoteStep, env: dict, ctx: StepContext, entry: StepTrace) -> None:
-    answers = [extract_final_answer(str(s)) for s in candidates(env, sources(step))]
+    ballots = [s for s in candidates(env, sources(step)) if not str(s).startswith(TOOL_ERROR)]
+    answers = [extract_final_answer(str(s)) for s in ballots]
     counts = Counter(normalise_for_vote(a) for a in answers if a)
     if not counts:
         env[step.out] = ""

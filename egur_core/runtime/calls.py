@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from egur_core.runtime.engine import Runtime
 
 EXECUTOR_ROLE = "executor"
+TOOL_ERROR = "ERROR:"  # how a failed tool's result reads in a variable (later steps and votes look for it)
+
+
+def tool_output(result: Any) -> str:
+    """A tool result as a variable's text: the output, or the error first when the tool failed."""
+    return result.output if result.ok else f"{TOOL_ERROR} {result.error}\n{result.output}".strip()
 
 
 class ToolLimitsLike(Protocol):

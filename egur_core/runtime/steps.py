@@ -9,7 +9,7 @@ from typing import Any
 from egur_core.runtime.agent import run_agent
 from egur_core.runtime.aggregate import run_extract, run_gather, run_select, run_vote
 from egur_core.runtime.budget import BudgetExceeded, StepFailed
-from egur_core.runtime.calls import EXECUTOR_ROLE, StepContext, call_tool, chat_texts, messages_for
+from egur_core.runtime.calls import EXECUTOR_ROLE, StepContext, call_tool, chat_texts, messages_for, tool_output
 from egur_core.runtime.trace import StepTrace, clip
 from egur_core.strategy.model import VERIFY_SYSTEM, LLMStep, Step, ToolStep, VerifyStep
 from egur_core.strategy.templates import MissingVariable, format_value, render
@@ -53,7 +53,7 @@ async def _run_tool(step: ToolStep, env: dict, ctx: StepContext, entry: StepTrac
     entry.input = clip(tool_input)
     result = await call_tool(ctx, entry, step.tool, tool_input, step)
     # A tool error is information for later steps (a critic, a retry), not the end of the execution.
-    env[step.out] = result.output if result.ok else f"ERROR: {result.error}\n{result.output}".strip()
+    env[step.out] = tool_output(result)
     entry.ok, entry.error = result.ok, result.error
     entry.output = clip(env[step.out])
 

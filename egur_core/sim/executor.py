@@ -29,6 +29,8 @@ def complete(request: ExecutorRequest) -> Completion:
         return _agent_turn(request, known)
     if "extract" in system and "json" in system and "python" not in system:
         return _facts(request, known)
+    if "arithmetic expression" in system:
+        return _expression(request, known)
     if "python" in system or "```python" in request.last_user or "solve(" in system:
         return _code(request, known)
     method = "cot" if ("step by step" in text.lower() or "think" in system) else "direct"
@@ -55,6 +57,15 @@ def _facts(request: ExecutorRequest, known: oracle.Known) -> Completion:
     numbers = re.findall(r"-?\d+", request.last_user)[:12]
     text = '{"quantities": [' + ", ".join(numbers) + '], "asked": "the value the problem asks for"}'
     return Completion(text=text, completion_tokens=min(request.max_tokens, 120 + 8 * len(numbers)))
+
+
+def _expression(request: ExecutorRequest, known: oracle.Known) -> Completion:
+    """A formula for the calculator whose value is the drawn answer (non-numbers cannot be written as one)."""
+    right, answer = _draw(request, known, "code")
+    if not answer.lstrip("-").isdigit():
+        return Completion(text=answer, completion_tokens=20)
+    half = int(answer) // 2
+    return Completion(text=f"{half} + {int(answer) - half}", completion_tokens=20)
 
 
 def program_for(answer: str, hard_coded: bool) -> str:

@@ -13,9 +13,12 @@ Families (combine several): ``strict`` (accepts json_schema; rejects malformed s
 OpenAI does), ``json_object_only``, ``text_only``, ``no_usage``, ``no_embeddings``,
 ``rate_limit_once``, ``server_error`` (500 for the first ``fail_times`` requests; None = always),
 ``truncated`` (content cut mid-way with finish_reason "length", first ``fail_times`` replies),
-``slow`` (sleeps ``slow_s`` before answering), ``no_n`` (ignores ``n``).
-Replies come from a queue (:meth:`push_reply`); when it is empty the server answers with an
-instance of the requested JSON schema (from response_format or a schema in the messages), else "OK".
+``slow`` (sleeps ``slow_s`` before answering), ``no_n`` (ignores ``n``), and the tool families of
+:mod:`tests.fakes.tool_families` (``no_tools_llamacpp``, ``no_tools_vllm``, ``no_tools_ollama``,
+``no_reasoning_effort``), whose refusals are the real servers' own. Any other server honours ``tools``.
+Replies come from a queue (:meth:`push_reply`, :meth:`push_tool_calls`); when it is empty the server
+answers with an instance of the requested JSON schema (from response_format or a schema in the
+messages), else "OK". Over 300 lines because it is one whole protocol; tool behaviour lives apart.
 """
 
 from __future__ import annotations
@@ -32,20 +35,23 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.tool_families import TOOL_FAMILIES, conversation_problem, refusal, tool_call_message
+
 FAMILIES = {"strict", "json_object_only", "text_only", "no_usage", "no_embeddings", "rate_limit_once",
-            "server_error", "truncated", "slow", "no_n"}
+            "server_error", "truncated", "slow", "no_n"} | TOOL_FAMILIES
 FAKE_API_KEY = "sk-fake-test-key-0123456789"
 EMBED_DIM = 8
 
 
 @dataclass
 class Reply:
-    """One scripted choice: text content, or an HTTP error if ``status`` is set."""
+    """One scripted choice: text, tool calls (``(name, input)`` pairs), or an HTTP error if ``status`` is set."""
 
     content: str = "OK"
     finish_reason: str = "stop"
     status: int | None = None
     error_message: str = "scripted error"
+    tool_calls: list[tuple[str, str]] | None = None
 
 
 def _instance(schema: dict, root: dict, depth: int = 0) -> Any:
@@ -170,6 +176,10 @@ class FakeOpenAIServer:
             content = json.dumps(content)
         self._replies.append(content if isinstance(content, Reply) else Reply(content, finish_reason))
 
+    def push_tool_calls(self, *calls: tuple[str, str]) -> None:
+        """Script a reply that calls tools, as a server that honours ``tools`` sends it."""
+        self._replies.append(Reply(content="", finish_reason="tool_calls", tool_calls=list(calls)))
+
     def chat_requests(self) -> list[dict]:
         """Bodies of the chat-completion requests received, in order."""
         return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions")]
@@ -276,6 +286,10 @@ class _Handler(BaseHTTPRequestHandler):
                                code="rate_limit_exceeded")
         if "server_error" in fam and (fake.fail_times is None or fake.count("errors") <= fake.fail_times):
             return self._error(500, "The server had an error while processing your request.", self._retry_headers())
+        if problem := conversation_problem(body.get("messages", [])):
+            return self._error(400, problem, param="messages")
+        if refused := refusal(fam, body):
+            return self._send(refused[0], {"error": refused[1]})
         rf_type = (body.get("response_format") or {}).get("type")
         if rf_type and "text_only" in fam:
             return self._error(400, "'response_format' is not supported by this server", param="response_format")
@@ -297,13 +311,14 @@ class _Handler(BaseHTTPRequestHandler):
             content, reason = reply.content, reply.finish_reason
             if "truncated" in fam and (fake.fail_times is None or fake.count("truncated") <= fake.fail_times):
                 content, reason = content[: max(1, len(content) // 2)], "length"
-            choices.append({"index": i, "message": {"role": "assistant", "content": content},
-                            "finish_reason": reason, "logprobs": None})
+            message = ({"role": "assistant", "content": content} if reply.tool_calls is None
+                       else tool_call_message(reply.tool_calls, nth))
+            choices.append({"index": i, "message": message, "finish_reason": reason, "logprobs": None})
         payload: dict[str, Any] = {"id": f"chatcmpl-fake-{nth}", "object": "chat.completion",
                                    "created": int(time.time()), "model": body.get("model"), "choices": choices}
         if "no_usage" not in fam:
-            prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
-            completion = sum(len(c["message"]["content"]) // 4 + 1 for c in choices)
+            prompt = sum(len(str(m.get("content") or "")) for m in body.get("messages", [])) // 4 + 1
+            completion = sum(len(json.dumps(c["message"])) // 4 + 1 for c in choices)
             payload["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion,
                                 "total_tokens": prompt + completion}
         self._send(200, payload)

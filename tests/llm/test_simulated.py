@@ -16,6 +16,7 @@ from egur_core.runtime.engine import Runtime
 from egur_core.sim import SimulatedTransport
 from egur_core.sim.strategies import code_once, sat_solver
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.sampling import Sampling
 from egur_core.strategy.validation import validate_strategy
 from egur_core.tools.registry import default_registry
 
@@ -92,8 +93,8 @@ def test_writing_code_beats_answering_directly_on_arithmetic():
 
 
 def chat(messages, **kw):
-    defaults = {"alias": "small", "role": "executor", "temperature": 0.0, "max_tokens": 2048, "n": 1}
-    return ask(lambda c: c.chat(messages, **{**defaults, **kw}))
+    sampling = Sampling(**{"max_tokens": 2048, **kw})
+    return ask(lambda c: c.chat(messages, alias="small", role="executor", sampling=sampling))
 
 
 PROBLEM = load_problems("bbeh:object_counting", 1, 0)[0].text

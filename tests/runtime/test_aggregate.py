@@ -131,3 +131,11 @@ def test_an_answer_from_a_one_item_list_is_that_item(runtime, chat):
     chat.reply = lambda m, kw: '{"xs": ["only"]}'
     extract = {"id": "pick", "op": "extract", "from": "cot", "path": "xs", "out": "xs"}
     assert execute(runtime, COT, extract, answer("xs")).answer == "only"
+
+
+def test_a_failed_tool_casts_no_vote(runtime, chat, tools):
+    chat.reply = lambda m, kw: "The answer is: 5"
+    tools["python"].ok = False
+    vote = {"id": "vote", "op": "vote", "from": ["code_out", "cot"], "out": "r"}
+    result = execute(runtime, COT, CODE, vote, answer("r"))
+    assert result.answer == "5" and result.trace[2].detail["votes"] == "5×1"
