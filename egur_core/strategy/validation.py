@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from egur_core.strategy.checks import NO_ANSWER, ProgramChecker, ValidationIssue
-from egur_core.strategy.model import PROBLEM_VAR, STEP_KINDS, Step, Strategy
+from egur_core.strategy.dataflow import step_writes
+from egur_core.strategy.model import PROBLEM_VAR, STEP_KINDS, Step, Strategy, walk_steps
 from egur_core.strategy.templates import template_references
 
 _STEP: TypeAdapter = TypeAdapter(Step)
@@ -75,19 +76,24 @@ def _salvaged_program_issues(data: dict[str, Any], known_tools, known_models,
     if not isinstance(raw_steps, list):
         return []
     parsed: list[tuple[int, Step]] = []
-    defined = {PROBLEM_VAR}
+    written_by_raw: set[str] = set()
+    written_so_far = {PROBLEM_VAR}  # in program order, by parsed and unparsable steps alike
     found: list[ValidationIssue] = []
     for index, raw in enumerate(raw_steps):
         try:
-            parsed.append((index, _STEP.validate_python(raw)))
+            step = _STEP.validate_python(raw)
+            parsed.append((index, step))
+            written_so_far |= {name for s in walk_steps([step]) for name in step_writes(s)}
             continue
         except ValidationError:
             pass
         if isinstance(raw, dict):
-            found += _raw_template_issues(raw, f"$.steps[{index}]", defined)
-            defined |= {str(raw[k]) for k in ("out", "flag", "feedback") if isinstance(raw.get(k), str)}
+            found += _raw_template_issues(raw, f"$.steps[{index}]", written_so_far)
+            names = {str(raw[k]) for k in ("out", "flag", "feedback") if isinstance(raw.get(k), str)}
+            written_by_raw |= names
+            written_so_far |= names
     checker = ProgramChecker(known_tools, known_models)
-    found += list(checker.check_steps(parsed, "$.steps", {PROBLEM_VAR} | defined, final=False))
+    found += list(checker.check_steps(parsed, "$.steps", {PROBLEM_VAR} | written_by_raw, final=False))
     if not any(isinstance(raw, dict) and raw.get("op") == "answer" for raw in raw_steps):
         found.append(ValidationIssue(path="$.steps", message=NO_ANSWER))
     seen = {(i.path, i.message) for i in already}

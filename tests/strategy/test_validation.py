@@ -162,3 +162,8 @@ def test_a_shape_error_does_not_hide_program_problems_elsewhere():
 def test_variables_of_an_unparsable_step_do_not_raise_false_alarms():
     bad = {**LLM, "temperature": 5}
     assert {p for p, _ in issues_of(strategy(bad, ANSWER))} == {"$.steps[0].temperature"}
+
+
+def test_a_step_that_fails_to_parse_may_read_what_earlier_steps_wrote():
+    broken = {"id": "t", "op": "tool", "tool": "python", "input": "{r}", "out": "o", "timeout_s": -1}
+    assert {p for p, _ in issues_of(strategy(LLM, broken, ANSWER))} == {"$.steps[1].timeout_s"}
