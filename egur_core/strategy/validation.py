@@ -15,7 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from egur_core.strategy.checks import NO_ANSWER, ProgramChecker, ValidationIssue
 from egur_core.strategy.dataflow import step_writes
-from egur_core.strategy.model import PROBLEM_VAR, STEP_KINDS, Step, Strategy, walk_steps
+from egur_core.strategy.model import PROBLEM_VAR, STEP_KINDS, Budget, Step, Strategy, walk_steps
 from egur_core.strategy.templates import template_references
 
 _STEP: TypeAdapter = TypeAdapter(Step)
@@ -93,6 +93,8 @@ def _salvaged_program_issues(data: dict[str, Any], known_tools, known_models,
             written_by_raw |= names
             written_so_far |= names
     checker = ProgramChecker(known_tools, known_models)
+    seconds = (data.get("budget") or {}).get("max_seconds") if isinstance(data.get("budget"), dict) else None
+    checker.max_seconds = seconds if isinstance(seconds, int | float) and seconds > 0 else Budget().max_seconds
     found += list(checker.check_steps(parsed, "$.steps", {PROBLEM_VAR} | written_by_raw, final=False))
     if not any(isinstance(raw, dict) and raw.get("op") == "answer" for raw in raw_steps):
         found.append(ValidationIssue(path="$.steps", message=NO_ANSWER))
