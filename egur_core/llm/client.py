@@ -24,12 +24,23 @@ import openai
 from pydantic import BaseModel
 
 from egur_core.llm.cache import CachedReply, ResponseCache, endpoint_identity
+from egur_core.llm.capabilities import CapabilityMemory
 from egur_core.llm.config import EndpointConfig, ModelSpec, Settings
-from egur_core.llm.errors import OPENAI_BASE_URL, LLMError, apply_quirks, is_n_complaint, param_quirk, to_llm_error
+from egur_core.llm.errors import (
+    OPENAI_BASE_URL,
+    LLMError,
+    apply_quirks,
+    is_n_complaint,
+    param_quirk,
+    redact_url,
+    to_llm_error,
+)
+from egur_core.llm.modes import MODES, Mode
 from egur_core.llm.pricing import Usage, estimate_prompt_tokens, estimate_tokens, price_cost
+from egur_core.llm.probe import probe_endpoint
 from egur_core.llm.results import CallRecord, ChatResult, Sampling, ToolCall, merge_results, read_choices, read_usage
-from egur_core.llm.structured import StructuredResult, negotiate, probe_endpoint
-from egur_core.llm.tool_calls import tool_turn
+from egur_core.llm.structured import StructuredResult, negotiate
+from egur_core.llm.tool_calls import ToolMode, tool_turn
 
 log = logging.getLogger("egur.llm")
 
@@ -53,7 +64,8 @@ class LLMClient:
     def __init__(self, settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None,
                  transports: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
                  transport_identity: str | None = None, local_embed: Callable[[str], list[float]] | None = None,
-                 on_call: Callable[[CallRecord], None] | None = None, cache: ResponseCache | None = None):
+                 on_call: Callable[[CallRecord], None] | None = None, cache: ResponseCache | None = None,
+                 capabilities: CapabilityMemory | None = None):
         """``transport`` answers every request in place of the network (a test's mock), ``transports`` those
         of the named endpoints (the simulated model's); ``transport_identity`` says who answers through them,
         for the response cache's keys. ``local_embed`` serves :meth:`embed` where no endpoint serves
@@ -68,11 +80,9 @@ class LLMClient:
         self._on_call = on_call
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self.model_quirks: dict[tuple[str, str], set[str]] = {}  # (endpoint, model) -> parameter workarounds
-        self.structured_modes: dict[str, str] = {}  # endpoint -> response_format mode that worked
-        self.nonstrict_schemas: set[tuple[str, str]] = set()  # (endpoint, schema) refused as strict
+        self.capabilities = capabilities  # what endpoints accepted, kept in the memory file; None: this process only
+        self._modes: dict[tuple[str, str, str], str] = {}  # capability key -> what this process learned
         self.no_n_endpoints: set[str] = set()
-        self.no_tools: set[tuple[str, str]] = set()  # (endpoint, model) that refused native tools
-        self.tools_tried: set[tuple[str, str]] = set()  # (endpoint, model) whose first tools request was answered
         self.no_embedding_endpoints: set[str] = set()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -122,8 +132,9 @@ class LLMClient:
     # -- the single path every chat request takes ------------------------------------------------
     async def complete(self, spec: ModelSpec, role: str, messages: list[dict], sampling: Sampling, *,
                        response_format: dict | None = None, structured_mode: str | None = None,
-                       tools: list[dict] | None = None) -> ChatResult:
-        """One chat-completions request (the SDK retries inside it), priced and reported."""
+                       retries: int | None = None, tools: list[dict] | None = None) -> ChatResult:
+        """One chat-completions request (the SDK retries inside it, ``retries`` times when given, else the
+        endpoint's ``max_retries``), priced and reported; ``tools`` offers native tool definitions."""
         params: dict[str, Any] = {"model": spec.model, "messages": messages, **sampling.params()}
         params |= {"response_format": response_format} if response_format is not None else {}
         params |= {"tools": tools} if tools else {}
@@ -135,7 +146,7 @@ class LLMClient:
         key = (spec.endpoint, spec.model)
         while True:
             try:
-                result = await self._complete_once(spec, role, messages, params, structured_mode)
+                result = await self._complete_once(spec, role, messages, params, structured_mode, retries)
                 if ticket is not None:
                     ticket.save(result)
                 return result
@@ -147,11 +158,11 @@ class LLMClient:
                 self.model_quirks.setdefault(key, set()).add(quirk)
 
     async def _complete_once(self, spec: ModelSpec, role: str, messages: list[dict], params: dict[str, Any],
-                             structured_mode: str | None) -> ChatResult:
+                             structured_mode: str | None, retries: int | None) -> ChatResult:
         ep = self.endpoint_config(spec.endpoint)
         sdk = self.sdk(spec.endpoint)
-        if "tools" in params and (spec.endpoint, spec.model) not in self.tools_tried:
-            sdk = sdk.with_options(max_retries=0)  # a refusal of tools (llama.cpp's is a 500) steps down at once
+        if retries is not None:
+            sdk = sdk.with_options(max_retries=retries)
         params = apply_quirks(params, self.model_quirks.get((spec.endpoint, spec.model), set()))
         start = time.perf_counter()
         try:
@@ -232,10 +243,69 @@ class LLMClient:
                                       completion_tokens=max_tokens * n))
 
     async def structured(self, messages: list[dict], schema: type[BaseModel], *, alias: str, role: str,
-                         max_tokens: int = 4096, temperature: float = 0.0) -> StructuredResult:
-        """A validated ``schema`` instance, negotiating the best structured-output mode per endpoint."""
+                         max_tokens: int = 4096, temperature: float = 0.0,
+                         wire: type[BaseModel] | None = None) -> StructuredResult:
+        """A validated ``schema`` instance, negotiating the best structured-output mode per endpoint+model;
+        ``wire`` is the (stricter) schema a constrained decoder is asked to follow, default ``schema``."""
         return await negotiate(self, self.settings.resolve(alias), messages, schema, role=role,
-                               max_tokens=max_tokens, temperature=temperature)
+                               sampling=Sampling(max_tokens=max_tokens, temperature=temperature), wire=wire)
+
+    # -- what each endpoint+model accepts (see modes.py) ------------------------------------------
+    def _capability_key(self, spec: ModelSpec, capability: str) -> tuple[str, str, str]:
+        ep = self.endpoint_config(spec.endpoint)
+        where = "simulated" if ep.simulated else redact_url(ep.base_url or OPENAI_BASE_URL)
+        return where, spec.model, capability
+
+    def known_mode(self, spec: ModelSpec, schema: type[BaseModel]) -> Mode:
+        """Where negotiation starts: the configured mode, else the one this endpoint+model last accepted,
+        else the one another model of this endpoint accepted in this process, else the best."""
+        configured = self.endpoint_config(spec.endpoint).structured_mode
+        if configured != "auto":
+            return configured
+        key = self._capability_key(spec, "structured_mode")
+        known = self._modes.get(key) or (self.capabilities.get(key) if self.capabilities else None)
+        if known is None:  # another model of the same server: its refusals are usually the server's
+            known = next((mode for (where, _, what), mode in self._modes.items()
+                          if where == key[0] and what == key[2]), None)
+        return known if known in MODES else MODES[0]
+
+    def has_accepted(self, spec: ModelSpec, mode: Mode) -> bool:
+        return self._modes.get(self._capability_key(spec, "structured_mode")) == mode
+
+    def remember_mode(self, spec: ModelSpec, mode: Mode) -> None:
+        key = self._capability_key(spec, "structured_mode")
+        self._modes[key] = mode
+        if self.capabilities is not None:
+            self.capabilities.remember(key, mode)
+
+    def refuses_strict(self, spec: ModelSpec, schema: type[BaseModel]) -> bool:
+        key = self._capability_key(spec, f"strict_refused:{schema.__name__}")
+        return key in self._modes or bool(self.capabilities and self.capabilities.get(key))
+
+    def remember_strict_refusal(self, spec: ModelSpec, schema: type[BaseModel]) -> None:
+        key = self._capability_key(spec, f"strict_refused:{schema.__name__}")
+        self._modes[key] = "json_schema"
+        if self.capabilities is not None:
+            self.capabilities.remember(key, "json_schema")
+
+    def tool_mode(self, spec: ModelSpec) -> ToolMode | None:
+        """How this endpoint+model takes tools ("native" or "text"), once a tools request has told us."""
+        key = self._capability_key(spec, "tools")
+        known = self._modes.get(key) or (self.capabilities.get(key) if self.capabilities else None)
+        return known if known in ("native", "text") else None
+
+    def remember_tool_mode(self, spec: ModelSpec, mode: ToolMode) -> None:
+        key = self._capability_key(spec, "tools")
+        self._modes[key] = mode
+        if self.capabilities is not None:
+            self.capabilities.remember(key, mode)
+
+    def forget_modes(self, spec: ModelSpec) -> None:
+        """Renegotiate from the top next time (the connection test does)."""
+        where, model, _ = self._capability_key(spec, "")
+        self._modes = {k: v for k, v in self._modes.items() if k[:2] != (where, model)}
+        if self.capabilities is not None:
+            self.capabilities.forget(where, model)
 
     def embedding_target(self) -> tuple[str, str] | None:
         """(endpoint, model) for /embeddings, or None when the local embedding is used."""

@@ -40,9 +40,14 @@ def _server_message(exc: openai.APIStatusError) -> str:
     return str(body or exc.message)
 
 
+def redact_url(url: str) -> str:
+    """A URL without the credentials a user may have put in it (``http://user:KEY@host``)."""
+    return re.sub(r"//[^/@]*@", "//", url)
+
+
 def to_llm_error(exc: Exception, ep: EndpointConfig, model: str) -> LLMError:
     """Translate SDK exceptions into the few kinds a run can act on, with a human message."""
-    url = re.sub(r"//[^/@]*@", "//", ep.base_url or ("simulated" if ep.simulated else OPENAI_BASE_URL))
+    url = redact_url(ep.base_url or ("simulated" if ep.simulated else OPENAI_BASE_URL))
     where = f"endpoint '{ep.name}' ({url}), model '{model}'"
     retries = f"after {ep.max_retries} retries"
     status: int | None = getattr(exc, "status_code", None)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from egur_core.llm.config import ModelSpec
 from egur_core.llm.errors import LLMError, refuses_tools
 from egur_core.llm.results import ChatResult, Sampling, ToolCall
+from egur_core.llm.structured import TRANSIENT
 from egur_core.strategy.tool_protocol import (
     action_text,
     arguments_for,
@@ -30,20 +31,19 @@ if TYPE_CHECKING:
     from egur_core.llm.client import LLMClient
 
 log = logging.getLogger("egur.llm")
-RETRYABLE = ("server", "timeout", "connection", "rate_limit")
+ToolMode = Literal["native", "text"]
 
 
 async def tool_turn(client: LLMClient, spec: ModelSpec, role: str, messages: list[dict], sampling: Sampling,
                     tools: list[dict]) -> ChatResult:
-    """One agent turn with ``tools`` offered: natively unless this endpoint and model are known to refuse them."""
-    key = (spec.endpoint, spec.model)
-    if key not in client.no_tools:
+    """One agent turn with ``tools`` offered: natively unless this endpoint+model is known to refuse them."""
+    if client.tool_mode(spec) != "text":
         try:
             return await _native_turn(client, spec, role, messages, sampling, tools)
         except LLMError as err:
             if not refuses_tools(err):
                 raise
-            client.no_tools.add(key)
+            client.remember_tool_mode(spec, "text")
             log.info("endpoint %r refused native tools for %r (%s); using the text protocol", spec.endpoint,
                      spec.model, err.detail[:120])
     result = await client.complete(spec, role, as_text_protocol(messages, tools), sampling)
@@ -52,17 +52,18 @@ async def tool_turn(client: LLMClient, spec: ModelSpec, role: str, messages: lis
 
 async def _native_turn(client: LLMClient, spec: ModelSpec, role: str, messages: list[dict], sampling: Sampling,
                        tools: list[dict]) -> ChatResult:
-    """The first tools request to an endpoint and model goes out without the SDK's retries, so a refusal (which
-    llama.cpp sends as a 500) steps down at once; any other failure of that first request is retried as usual."""
-    key = (spec.endpoint, spec.model)
-    try:
+    """Until tools are known to work here, a request goes out without the SDK's retries, so a refusal (which
+    llama.cpp sends as a 500) steps down at once; any other failure is then retried as usual."""
+    if client.tool_mode(spec) == "native":
         result = await client.complete(spec, role, messages, sampling, tools=tools)
-    except LLMError as err:
-        if key in client.tools_tried or refuses_tools(err) or err.kind not in RETRYABLE:
-            raise
-        client.tools_tried.add(key)
-        result = await client.complete(spec, role, messages, sampling, tools=tools)
-    client.tools_tried.add(key)
+    else:
+        try:
+            result = await client.complete(spec, role, messages, sampling, retries=0, tools=tools)
+        except LLMError as err:
+            if err.kind not in TRANSIENT or refuses_tools(err):
+                raise
+            result = await client.complete(spec, role, messages, sampling, tools=tools)
+        client.remember_tool_mode(spec, "native")
     return result.model_copy(update={"tool_mode": "native"})
 
 

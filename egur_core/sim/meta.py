@@ -20,7 +20,7 @@ from egur_core.sim.strategies import cheaper_variant, template_pool
 
 PROVEN_SCORE = 0.5
 SATISFIED = 0.8  # below this smoothed success rate the Guide keeps looking for a better strategy
-ROBUST = ("escalate-small-large", "pips-loop-small-3", "cot-large", "sc-5-small")
+ROBUST = ("escalate-cheap-strong", "pips-loop-cheap-3", "cot-strong", "sc-5-cheap")
 
 
 def is_guide(messages: list[dict]) -> bool:

@@ -1,17 +1,18 @@
 """How OpenAI-compatible servers treat native tool calls and optional sampling knobs, for the fake server.
 
-Each refusal is the real server's status and body, read from its source:
+``no_tools`` says a server was started without tool support; combined with a server family, the
+refusal is that server's own status and body, read from its source:
 
-- ``no_tools_llamacpp``: llama.cpp's server started without ``--jinja``. ``oaicompat_chat_params_parse``
+- ``llama_server`` + ``no_tools``: llama.cpp's server started without ``--jinja``. ``oaicompat_chat_params_parse``
   (tools/server/server-common.cpp) throws ``std::runtime_error("tools param requires --jinja flag")`` for a
   non-empty ``tools`` (and "tool_choice param requires --jinja flag" for a tool_choice other than "auto");
   ``ex_wrapper`` (tools/server/server.cpp) maps a runtime_error to ERROR_TYPE_SERVER: HTTP **500**,
   ``{"error": {"code": 500, "message": ..., "type": "server_error"}}``.
-- ``no_tools_vllm``: vLLM without ``--enable-auto-tool-choice``/``--tool-call-parser``. The request model
+- ``vllm`` + ``no_tools``: vLLM without ``--enable-auto-tool-choice``/``--tool-call-parser``. The request model
   defaults ``tool_choice`` to "auto" when tools are given, and ``create_chat_completion``
   (vllm/entrypoints/openai/serving_chat.py) returns ``create_error_response('"auto" tool choice requires
   --enable-auto-tool-choice and --tool-call-parser to be set')``: HTTP 400, type "BadRequestError".
-- ``no_tools_ollama``: an Ollama model whose template has no tools. ``CheckCapabilities`` (server/images.go)
+- ``ollama`` + ``no_tools``: an Ollama model whose template has no tools. ``CheckCapabilities`` (server/images.go)
   fails with "<model> does not support tools", ``handleScheduleError`` (server/routes.go) makes it a 400 and
   the OpenAI middleware wraps it with ``openai.NewError``: ``{"error": {"message": ..., "type":
   "invalid_request_error", "param": null, "code": null}}``.
@@ -31,18 +32,20 @@ import hashlib
 import json
 from typing import Any
 
-TOOL_FAMILIES = {"no_tools_llamacpp", "no_tools_vllm", "no_tools_ollama", "no_reasoning_effort"}
-NO_TOOLS = {"no_tools_llamacpp", "no_tools_vllm", "no_tools_ollama"}
+TOOL_FAMILIES = {"no_tools", "no_reasoning_effort"}
+REFUSING_SERVERS = ("llama_server", "vllm", "ollama")
+"""The server families that can refuse ``tools``: combine one with ``no_tools``."""
 
 
-def refusal(families: set[str], body: dict) -> tuple[int, dict] | None:
+def tools_refusal(families: set[str], body: dict) -> tuple[int, dict] | None:
     """``(status, error object)`` when this server family refuses the request, else None."""
-    if body.get("tools") and "no_tools_llamacpp" in families:
+    refuses_tools = bool(body.get("tools")) and "no_tools" in families
+    if refuses_tools and "llama_server" in families:
         return 500, {"code": 500, "message": "tools param requires --jinja flag", "type": "server_error"}
-    if body.get("tools") and "no_tools_vllm" in families:
+    if refuses_tools and "vllm" in families:
         return 400, {"message": '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser '
                                 "to be set", "type": "BadRequestError", "param": None, "code": 400}
-    if body.get("tools") and "no_tools_ollama" in families:
+    if refuses_tools and "ollama" in families:
         return 400, {"message": f"registry.ollama.ai/library/{body.get('model')}:latest does not support tools",
                      "type": "invalid_request_error", "param": None, "code": None}
     if "reasoning_effort" in body and "no_reasoning_effort" in families:

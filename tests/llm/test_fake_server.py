@@ -22,6 +22,14 @@ def test_default_reply_is_a_valid_instance_of_the_requested_schema():
     assert res.value is not None and res.mode == "json_object"
 
 
+def test_a_grammar_server_replaces_a_reply_outside_the_schema_as_its_decoder_would():
+    with FakeOpenAIServer("llama_cpp_python") as server:
+        server.push_reply("Sure, the answer is 5.")
+        res = run_with_client(server, lambda c: c.structured(USER, Answer, alias="small", role="executor"))
+    assert res.value is not None and res.mode == "json_object_schema"
+    assert server.chat_requests()[-1]["response_format"]["schema"]["title"] == "Answer"
+
+
 def test_unknown_family_is_refused():
     with pytest.raises(ValueError, match="unknown families"):
         FakeOpenAIServer("flaky")

@@ -71,7 +71,7 @@ def test_config_file_is_read_with_its_key_from_api_key_env(in_tmp: Path):
     assert settings.resolve("executor").model == "qwen2.5:7b"
     assert settings.model_catalog()[0] == {"alias": "small", "model": "qwen2.5:7b", "price_in": 0.1,
                                            "price_out": 0.2, "description": "local and cheap",
-                                           "roles": ["executor"]}
+                                           "roles": ["executor"], "tiers": ["cheap"]}
 
 
 def test_egur_config_env_names_the_file(in_tmp: Path):
@@ -101,9 +101,20 @@ def test_inconsistent_file_names_the_problem(in_tmp: Path):
 
 
 def test_resolve_unknown_alias_lists_the_known_ones():
-    with pytest.raises(KeyError, match="known: consolidator, executor, guide, large, small"):
+    with pytest.raises(KeyError, match="alias: cheap, consolidator, executor, guide, large, small, strong"):
         simulated_settings().resolve("medium")
-    assert simulated_settings().known_aliases() == {"small", "large", "guide", "executor", "consolidator"}
+    assert simulated_settings().known_aliases() == {"small", "large", "guide", "executor", "consolidator", "cheap",
+                                                    "strong"}
+
+
+def test_tiers_resolve_to_the_models_the_settings_give_them():
+    settings = simulated_settings()
+    assert settings.resolve("cheap").model == "sim-mini" and settings.resolve("strong").model == "sim-pro"
+
+
+def test_a_single_real_model_serves_every_tier():
+    settings = load_settings(env={"OPENAI_BASE_URL": "http://localhost:8080/v1", "EGUR_MODEL": "qwen2.5-0.5b"})
+    assert {settings.resolve(t).model for t in ("cheap", "strong")} == {"qwen2.5-0.5b"}
 
 
 def _real_settings_with_key() -> Settings:

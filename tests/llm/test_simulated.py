@@ -66,7 +66,7 @@ def test_the_consolidator_caches_the_cheapest_right_strategies():
          "cost_usd": 0.001},
         {"candidate": 1, "strategy_name": dear["name"], "strategy_hash": "b", "strategy": dear, "correct": True,
          "cost_usd": 0.0},
-        {"candidate": 2, "strategy_name": "cot-small", "strategy_hash": "c", "strategy": cheap, "correct": False,
+        {"candidate": 2, "strategy_name": "cot-cheap", "strategy_hash": "c", "strategy": cheap, "correct": False,
          "cost_usd": 0.002},
     ]
     messages = consolidator_messages("p cnf 3 1\n1 2 3 0", "sat3", candidates, [], [], label_free=False)
@@ -157,7 +157,7 @@ def test_any_structured_request_gets_a_schema_valid_reply():
 
     reply = ask(lambda c: c.structured([{"role": "user", "content": "Rate this."}], Verdict, alias="small",
                                        role="executor"))
-    assert reply.mode == "json_schema" and isinstance(reply.value, Verdict)
+    assert reply.mode == "json_schema_strict" and isinstance(reply.value, Verdict)
 
 
 def test_the_simulated_model_answers_a_tools_request_with_tool_calls_then_a_final_answer():

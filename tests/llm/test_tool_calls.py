@@ -13,12 +13,11 @@ from egur_core.memory.database import MemoryFile
 from egur_core.strategy.sampling import Sampling
 from egur_core.strategy.tool_protocol import arguments_for, tool_definition
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.fakes.tool_families import NO_TOOLS
+from tests.fakes.tool_families import REFUSING_SERVERS
 from tests.llm import run_with_client
 
 TOOLS = [tool_definition("calculator", "exact arithmetic", "one expression")]
 ASK = [{"role": "system", "content": "Solve it."}, {"role": "user", "content": "What is 6*7?"}]
-REFUSING = sorted(NO_TOOLS)
 
 
 def turn(client: LLMClient, messages=ASK):
@@ -36,9 +35,9 @@ def test_an_endpoint_that_honours_tools_gets_them_and_its_tool_calls_are_read():
     assert call.id.startswith("call_")
 
 
-@pytest.mark.parametrize("family", REFUSING)
+@pytest.mark.parametrize("family", REFUSING_SERVERS)
 def test_an_endpoint_that_refuses_tools_gets_the_text_protocol_in_the_same_turn(family):
-    with FakeOpenAIServer(family) as server:
+    with FakeOpenAIServer({family, "no_tools"}) as server:
         server.push_reply("ACTION: calculator\nINPUT:\n6*7")
         result = run_with_client(server, turn)
         refused, retried = server.chat_requests()
@@ -49,20 +48,20 @@ def test_an_endpoint_that_refuses_tools_gets_the_text_protocol_in_the_same_turn(
     assert (call.name, call.arguments, result.tool_mode) == ("calculator", arguments_for("6*7"), "text")
 
 
-@pytest.mark.parametrize("family", REFUSING)
+@pytest.mark.parametrize("family", REFUSING_SERVERS)
 def test_a_refusal_is_remembered_for_that_endpoint_and_model(family):
     async def two_turns(client):
         await turn(client)
         return await turn(client)
 
-    with FakeOpenAIServer(family) as server:
+    with FakeOpenAIServer({family, "no_tools"}) as server:
         result = run_with_client(server, two_turns)
         with_tools = [b for b in server.chat_requests() if "tools" in b]
     assert len(with_tools) == 1 and result.tool_mode == "text"
 
 
 def test_llama_cpp_refusing_with_a_500_steps_down_without_retrying():
-    with FakeOpenAIServer("no_tools_llamacpp") as server:
+    with FakeOpenAIServer({"llama_server", "no_tools"}) as server:
         run_with_client(server, turn, max_retries=3)
         assert len(server.chat_requests()) == 2  # the refused request once, then the text protocol
 
@@ -79,7 +78,7 @@ def test_a_native_conversation_is_rewritten_as_actions_and_observations():
     history = [*ASK, {"role": "assistant", "content": None, "tool_calls": [
         {"id": "call_1", "type": "function", "function": {"name": "calculator", "arguments": arguments_for("6*7")}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": "42"}]
-    with FakeOpenAIServer("no_tools_ollama") as server:
+    with FakeOpenAIServer({"ollama", "no_tools"}) as server:
         server.push_reply("FINAL: 42")
         result = run_with_client(server, lambda c: turn(c, history))
         sent = server.chat_requests()[-1]["messages"]

@@ -17,7 +17,7 @@ from egur_core.runtime.trace import ExecutionResult
 from egur_core.strategy.model import Strategy
 from egur_core.tools.registry import default_registry
 from tests.fakes.openai_server import FakeOpenAIServer, settings_for
-from tests.fakes.tool_families import NO_TOOLS
+from tests.fakes.tool_families import REFUSING_SERVERS
 
 PROBLEM = "What is 6*7?"
 
@@ -52,9 +52,9 @@ def test_the_shipped_agent_calls_tools_natively_and_traces_each_call(example_str
     assert result.trace[0].detail["tool_mode"] == "native"
 
 
-@pytest.mark.parametrize("family", sorted(NO_TOOLS))
+@pytest.mark.parametrize("family", REFUSING_SERVERS)
 def test_an_endpoint_that_refuses_tools_runs_the_agent_on_the_text_protocol(family, example_strategies):
-    with FakeOpenAIServer(family) as server:
+    with FakeOpenAIServer({family, "no_tools"}) as server:
         server.push_reply("ACTION: calculator\nINPUT:\n6*7")
         server.push_reply("FINAL: 42")
         result = execute(server, example_strategies["native_tool_agent.json"])

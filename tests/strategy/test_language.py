@@ -6,7 +6,7 @@ from egur_core.strategy.model import Strategy, derive_paradigm
 from egur_core.strategy.validation import validate_strategy
 
 TOOLS = {"python", "sat_solver", "calculator"}
-MODELS = {"executor", "small", "large"}
+MODELS = {"executor", "small", "large", "cheap", "strong"}
 COT = {"id": "cot", "op": "llm", "prompt": "{problem}", "out": "cot"}
 CODE = {"id": "code", "op": "tool", "tool": "python", "input": "{cot}", "out": "code_out"}
 AGENT = {"id": "agent", "op": "agent", "prompt": "{problem}", "tools": ["calculator"], "out": "agent_out"}
