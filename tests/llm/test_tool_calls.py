@@ -3,16 +3,18 @@ and replaced by the text protocol; the reply's tool calls look the same either w
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
 from egur_core.llm import LLMClient, LLMError
 from egur_core.llm.cache import ResponseCache
+from egur_core.llm.capabilities import CapabilityMemory
 from egur_core.memory.database import MemoryFile
 from egur_core.strategy.sampling import Sampling
 from egur_core.strategy.tool_protocol import arguments_for, tool_definition
-from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.openai_server import FakeOpenAIServer, settings_for
 from tests.fakes.tool_families import REFUSING_SERVERS
 from tests.llm import run_with_client
 
@@ -108,3 +110,20 @@ def test_replayed_tool_calls_come_back_from_the_response_cache(tmp_path):
         first, replayed = run_with_client(server, twice)
         assert len(server.chat_requests()) == 1
     assert replayed.tool_calls == first.tool_calls and replayed.tool_mode == "native"
+
+
+def test_a_refusal_is_remembered_in_the_memory_file_for_the_next_client(tmp_path):
+    memory = MemoryFile(tmp_path / "m.duckdb")
+
+    async def one_turn(server):
+        client = LLMClient(settings_for(server), capabilities=CapabilityMemory(memory))
+        try:
+            return await turn(client)
+        finally:
+            await client.aclose()
+
+    with FakeOpenAIServer({"vllm", "no_tools"}) as server:
+        asyncio.run(one_turn(server))
+        asyncio.run(one_turn(server))  # a new process would start here too
+        offered = ["tools" in b for b in server.chat_requests()]
+    assert offered == [True, False, False]
