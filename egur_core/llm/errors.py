@@ -56,8 +56,13 @@ def to_llm_error(exc: Exception, ep: EndpointConfig, model: str) -> LLMError:
         kind, msg = "timeout", f"no reply within {ep.timeout_s:g}s {retries} from {where}"
     elif isinstance(exc, openai.APIConnectionError):
         kind, msg = "connection", f"could not connect to {where} {retries}: is the server running and the URL right?"
+    elif isinstance(exc, openai.RateLimitError) and "insufficient_quota" in f"{detail} {exc.body}":
+        kind, msg = "quota", f"out of quota (HTTP 429) at {where}: {_server_message(exc)}"
     elif isinstance(exc, openai.RateLimitError):
         kind, msg = "rate_limit", f"rate limited (HTTP 429) {retries} by {where}: {_server_message(exc)}"
+    elif isinstance(exc, openai.NotFoundError):
+        kind, msg = "not_found", (f"not found (HTTP 404) at {where}: {_server_message(exc)}; is the model name "
+                                  "right and the base URL the API's (usually ending in /v1)?")
     elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         kind, msg = "auth", f"the API key was refused (HTTP {status}) by {where}: check the key or its api_key_env"
     elif isinstance(exc, openai.APIStatusError) and (status or 0) >= 500:
@@ -74,7 +79,7 @@ def to_llm_error(exc: Exception, ep: EndpointConfig, model: str) -> LLMError:
 
 
 def is_n_complaint(err: LLMError) -> bool:
-    return err.kind == "bad_request" and bool(re.search(r"\bn\b|n\s*>\s*1|choices", err.detail))
+    return err.kind in ("bad_request", "server") and bool(re.search(r"\bn\b|n\s*>\s*1|choices?\b", err.detail))
 
 
 # OpenAI: "Unsupported parameter: 'reasoning_effort' is not supported with this model." (older servers:

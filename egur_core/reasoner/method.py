@@ -61,7 +61,14 @@ class ProblemOutcome(BaseModel):
     candidates: int
     ops_applied: int = 0
     ops_proposed: int = 0
+    fallback: bool = Field(False, description="the Guide proposed nothing runnable; the fallback strategy ran")
+    note: str | None = Field(None, description="what happened on the way, in a few words (negotiation, fallback)")
+    failure: str | None = Field(None, description="why the problem got no answer: '<kind>: <message>'")
+    failure_kind: str | None = Field(None, description="the model client's failure kind, when one left it unanswered")
 
+
+FAIL_AFTER = 3
+"""Problems in a row left unanswered by the same kind of endpoint failure before the run stops as failed."""
 
 class Method:
     """A way to solve a stream of tasks online; subclasses set ``name`` and hand :meth:`run_stream`
@@ -104,6 +111,10 @@ class Method:
                 outcome = await solve(idx, task)
                 self.emit("problem_finished", run_id, idx, **outcome.model_dump(exclude={"idx"}))
                 outcomes.append(outcome)
+                failing = endpoint_failing(outcomes)
+                if failing is not None:
+                    self.finish_run(run_id, "failed", failing)
+                    return outcomes
         except BaseException as exc:
             self.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
             raise
@@ -117,3 +128,12 @@ class Method:
 
     def emit(self, kind: str, run_id: str, idx: int | None, **payload: Any) -> None:
         self.on_event(LoopEvent(kind=kind, run_id=run_id, idx=idx, payload={"method": self.name, **payload}))
+
+
+def endpoint_failing(outcomes: list[ProblemOutcome]) -> str | None:
+    """The error to stop on: the last ``FAIL_AFTER`` problems all went unanswered by the same kind of failure."""
+    last = outcomes[-FAIL_AFTER:]
+    kinds = {o.failure_kind for o in last}
+    if len(last) < FAIL_AFTER or len(kinds) != 1 or None in kinds:
+        return None
+    return f"stopped after {FAIL_AFTER} problems in a row got no answer: {last[-1].failure}"

@@ -78,6 +78,7 @@ class Runtime:
             result.error, result.failed_step = str(exc), ctx.current_step
         except StepFailed as exc:
             result.error, result.failed_step = str(exc), exc.step_id or ctx.current_step
+            result.error_kind = getattr(exc.__cause__, "kind", None)  # the model client's failure kind, if any
         except Exception as exc:  # noqa: BLE001 - a bug in one step must not end the caller's run
             result.error, result.failed_step = f"{type(exc).__name__}: {exc}", ctx.current_step
         result.calls, result.cost_usd = meter.calls, meter.cost_usd

@@ -52,6 +52,8 @@ class ExecutionResult(BaseModel):
     answer: str | None = None
     ok: bool = False
     error: str | None = None
+    error_kind: str | None = Field(None, description="what kind of model-call failure ended it (auth, connection, "
+                                   "...), when one did")
     failed_step: str | None = None
     calls: int = 0
     tokens_in: int = 0

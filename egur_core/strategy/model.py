@@ -55,7 +55,17 @@ class Budget(_Model):
         "would pass it is not made"))
 
 
+def _op_required(schema: dict[str, Any]) -> None:
+    """In JSON Schema the ``op`` discriminator is required: a decoder that follows the schema must write it
+    (Python code may still omit it, each step class knows its own)."""
+    required = schema.setdefault("required", [])
+    if "op" in schema.get("properties", {}) and "op" not in required:
+        required.insert(0, "op")
+
+
 class _Step(_Model):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra=_op_required)
+
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)
     note: str = Field("", max_length=500, description="why this step exists (shown in the graph)")
 
@@ -275,8 +285,3 @@ def derive_paradigm(steps: list[Step]) -> Paradigm:
 def sources(step: VoteStep | SelectStep | GatherStep) -> list[str]:
     """The variables an aggregating step reads, as a list whichever way ``from`` was written."""
     return [step.from_] if isinstance(step.from_, str) else list(step.from_)
-
-
-def strategy_json_schema() -> dict[str, Any]:
-    """JSON Schema used for the Guide's structured output."""
-    return Strategy.model_json_schema(by_alias=True)

@@ -142,14 +142,15 @@ def test_truncated_reply_that_cannot_be_repaired_is_retried_with_more_tokens():
 
 
 def test_slow_endpoint_raises_a_timeout_llm_error():
-    with FakeOpenAIServer("slow", slow_s=2.0) as server:
+    with FakeOpenAIServer("slow", slow_s=5.0) as server:
         start = time.perf_counter()
         with pytest.raises(LLMError) as info:
             run_with_client(server, lambda c: c.chat(USER, alias="small", role="executor"),
                             timeout_s=0.2, max_retries=0)
+        waited = time.perf_counter() - start
     assert info.value.kind == "timeout"
     assert "0.2s" in str(info.value)
-    assert time.perf_counter() - start < 1.5
+    assert waited < 4.0  # it gave up at the timeout, long before the server would have answered
 
 
 def test_no_n_endpoint_gets_the_missing_samples_as_parallel_calls():

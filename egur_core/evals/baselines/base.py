@@ -12,21 +12,19 @@ that maintains the memory is ``consolidator``; no baseline has a ``guide``.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from egur_core.evals.datasets.base import data_dir
 from egur_core.memory.records import ExecutionRecord, ProblemResult
 from egur_core.reasoner.method import Method, ProblemOutcome
 from egur_core.reasoner.role_calls import UsageTotals
 from egur_core.reasoner.task import Task, Workload
 from egur_core.runtime.trace import ExecutionResult
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.shipped import shipped_strategies, shipped_strategy
 from egur_core.strategy.validation import validate_strategy
 
 
@@ -56,13 +54,12 @@ class Attempt:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def strategy_dir() -> Path:
-    return data_dir() / "strategies"
-
-
 def load_strategy(filename: str) -> Strategy:
-    """A shipped strategy from ``data/strategies/`` (CoT and SC *are* these files, not copies)."""
-    return Strategy.model_validate(json.loads((strategy_dir() / filename).read_text()))
+    """A shipped strategy (CoT and SC *are* the shipped files, not copies); ``filename`` may end in ``.json``."""
+    strategy = shipped_strategy(filename.removesuffix(".json"))
+    if strategy is None:
+        raise KeyError(f"no shipped strategy {filename!r}")
+    return strategy
 
 
 def cot_with_context(name: str, summary: str, header: str, variable: str) -> Strategy:
@@ -81,10 +78,10 @@ def library_strategies(known_tools: set[str], known_models: set[str]) -> tuple[d
     """Every shipped strategy valid for these tools and models, and why the others were skipped."""
     valid: dict[str, Strategy] = {}
     skipped: dict[str, str] = {}
-    for path in sorted(strategy_dir().glob("*.json")):
-        strategy, issues = validate_strategy(path.read_text(), known_tools, known_models)
+    for key, shipped in shipped_strategies().items():
+        strategy, issues = validate_strategy(shipped, known_tools, known_models)
         if strategy is None or issues:
-            skipped[path.stem] = str(issues[0]) if issues else "unreadable"
+            skipped[key] = str(issues[0]) if issues else "unreadable"
         else:
             valid[strategy.name] = strategy
     return valid, skipped
