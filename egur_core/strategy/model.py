@@ -33,6 +33,8 @@ MAX_TOOL_TIMEOUT_S = 120.0  # per tool call; the sandbox's wall-time deadline
 MIN_TOOL_MEMORY_MB, MAX_TOOL_MEMORY_MB = 128, 2048  # the interpreter needs ~100 MB; 2 GB is what a host can spare
 MAX_SOURCES = 16
 VERIFY_SYSTEM = "You are a strict reviewer."
+TRAILING_FIELDS = ("seed", "stop", "reasoning_effort", "presence_penalty", "frequency_penalty", "timeout_s",
+                   "memory_mb")
 FIELD_PATH_PATTERN = r"^(?:[A-Za-z_][\w\-]*|\[\d+\])(?:\.[A-Za-z_][\w\-]*|\[\d+\])*$"
 
 Paradigm = Literal["workflow", "agentic"]
@@ -63,8 +65,17 @@ def _op_required(schema: dict[str, Any]) -> None:
         required.insert(0, "op")
 
 
+def _step_schema(schema: dict[str, Any]) -> None:
+    """``op`` required, and the optional knobs and tool limits last: a decoder writes keys in schema order, so
+    a step's kind and its own fields come before the settings most steps leave unset."""
+    _op_required(schema)
+    props = schema.get("properties", {})
+    schema["properties"] = ({k: v for k, v in props.items() if k not in TRAILING_FIELDS}
+                            | {k: props[k] for k in TRAILING_FIELDS if k in props})
+
+
 class _Step(_Model):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra=_op_required)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra=_step_schema)
 
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)
     note: str = Field("", max_length=500, description="why this step exists (shown in the graph)")

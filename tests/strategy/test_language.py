@@ -2,7 +2,7 @@
 
 import pytest
 
-from egur_core.strategy.model import Strategy, derive_paradigm
+from egur_core.strategy.model import AgentStep, Strategy, derive_paradigm
 from egur_core.strategy.validation import validate_strategy
 
 TOOLS = {"python", "sat_solver", "calculator"}
@@ -221,3 +221,10 @@ def test_every_shipped_strategy_is_valid_with_the_paradigm_its_steps_give(exampl
         parsed, issues = validate_strategy(data, TOOLS, MODELS)
         assert issues == [], name
         assert parsed.paradigm == derive_paradigm(parsed.steps)
+
+
+def test_the_schema_puts_the_kind_and_own_fields_before_the_knobs_most_steps_leave_unset():
+    properties = list(AgentStep.model_json_schema(by_alias=True)["properties"])
+    assert properties.index("op") < properties.index("tools") < properties.index("out") < properties.index("seed")
+    assert properties[-2:] == ["timeout_s", "memory_mb"]
+    assert AgentStep.model_json_schema()["required"][0] == "op"
