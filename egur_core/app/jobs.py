@@ -138,7 +138,7 @@ class JobRegistry:
         return [j for j in jobs if not j.finished]
 
     def start(self, settings: Any, memory: MemoryAccess, config: LoopConfig, *, run_id: str | None = None,
-              history: list[ProblemRecord] | None = None, client_factory: ClientFactory = build_client,
+              history: list[ProblemRecord] | None = None, client_factory: ClientFactory | None = None,
               tools: Any = None) -> Job:
         """Create the run row now (so the caller can show its id at once), then run it in a thread.
 
@@ -146,7 +146,8 @@ class JobRegistry:
         benchmark is refused (``ValueError``) before anything is written or started.
         """
         work = workload(config.benchmark, config.n, config.seed)
-        client, stop = client_factory(settings), threading.Event()
+        client = client_factory(settings) if client_factory else build_client(settings, memory=memory)
+        stop = threading.Event()
         loop = EGuRLoop(client, tools if tools is not None else build_tools(), memory,
                         on_event=lambda event: job.handle(event), stop=stop)
         run_id = run_id or loop.start_run(config)

@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}")
     parser.add_argument("--n", type=int, default=30, help="number of problems")
     parser.add_argument("--k", type=int, default=3, help="candidate strategies per problem")
+    parser.add_argument("--parallel", type=int, default=1, metavar="W",
+                        help="problems in flight at once (each reads the memory as the problems W before it left "
+                             "it; edits land in problem order, so a seed gives the same run at any W)")
     add_db_option(parser)
     add_model_options(parser)
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a stopped or killed run")
@@ -47,7 +50,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     else:
         loop_config = LoopConfig(benchmark=args.benchmark, n=args.n, k=args.k, seed=args.seed, review=args.review,
-                                 label_free=args.label_free, exploit=ExploitRule(enabled=not args.no_exploit))
+                                 label_free=args.label_free, exploit=ExploitRule(enabled=not args.no_exploit),
+                                 parallel=args.parallel)
     settings = resolve_settings(args.model, args.base_url, args.config, sim_seed=loop_config.seed)
     print(describe_models(settings), file=sys.stderr)
     progress = _Progress(loop_config.n, quiet=args.quiet)
@@ -63,12 +67,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str))
         print(f"report: {args.report}", file=sys.stderr)
+    if report["run"]["status"] == "failed":
+        print(f"run failed: {report['run']['error']}", file=sys.stderr)
+        print(f"fix the endpoint (egur doctor shows what it accepts), then: egur run --db {args.db} "
+              f"--resume {run_id}", file=sys.stderr)
+        return 1
     return 0
 
 
 async def _run(settings, memory, config: LoopConfig, resume: str | None, progress, stop) -> str:
     work = workload(config.benchmark, config.n, config.seed)  # an unknown benchmark is refused before any write
-    client = build_client(settings)
+    if config.label_free and work.verifier is None:
+        print(f"label-free: {config.benchmark} has no verifier, so candidates learn only from agreement between "
+              "at least two of them; a strategy run alone (k=1, or exploited) teaches nothing", file=sys.stderr)
+    client = build_client(settings, memory=memory)
     try:
         loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)
         run_id = resume or loop.start_run(config)
@@ -99,10 +111,12 @@ class _Progress:
             return
         width = 24
         filled = int(width * (event.idx + 1) / max(self.total, 1))
-        mark = "+" if p.get("correct") else "-"
+        mark = "+" if p.get("correct") else "-" if p.get("answer") is not None else "?"
         how = "exploit" if p.get("exploited") else f"{p.get('candidates')} cand"
+        why = f"  [{p['note']}]" if p.get("note") else ""
+        lost = f"  no answer: {p['failure'][:100]}" if p.get("failure") else ""
         print(f"[{'#' * filled}{'.' * (width - filled)}] {event.idx + 1}/{self.total} {mark} "
-              f"acc {self.correct / self.done:.0%}  ${self.cost:.4f}  {how}: {p.get('chosen_strategy')}",
+              f"acc {self.correct / self.done:.0%}  ${self.cost:.4f}  {how}: {p.get('chosen_strategy')}{why}{lost}",
               file=sys.stderr)
 
 

@@ -99,9 +99,10 @@ async def negotiate(client: LLMClient, spec: ModelSpec, messages: list[dict], sc
     mode, notes = client.known_mode(spec, wire), []
     convo, parts, start = messages, [], time.perf_counter()
     attempts_left, text, error = 2, "", ""
+    skipped_strict = False  # strict was skipped for this schema only: not something the endpoint refused
     while True:
         if mode == "json_schema_strict" and (not strict_possible(wire) or client.refuses_strict(spec, wire)):
-            mode = "json_schema"
+            mode, skipped_strict = "json_schema", True
         shown = wire if mode in ("json_schema_strict", "json_schema", "json_object_schema") else schema
         request = _with_instruction(convo, instruction(mode, shown))
         try:
@@ -112,7 +113,8 @@ async def negotiate(client: LLMClient, spec: ModelSpec, messages: list[dict], sc
             refused, mode = mode, _step_down(client, spec, wire, mode, err)
             notes.append(f"{MODE_LABELS[refused]} rejected -> {MODE_LABELS[mode]}")
             continue
-        client.remember_mode(spec, mode)
+        if not (skipped_strict and mode == "json_schema"):
+            client.remember_mode(spec, mode)
         parts.append(res)
         text = res.texts[0] if res.texts else ""
         value, error = parse_reply(text, schema)

@@ -75,7 +75,8 @@ def parse_op(op: MemoryOp | dict[str, Any]) -> MemoryOp:
         raise MemoryOpError(f"not a valid memory op: {exc.errors()[0]['msg']} ({exc.error_count()} issues)") from exc
 
 
-def _touched(op: MemoryOp) -> list[Ref]:
+def touched(op: MemoryOp) -> list[Ref]:
+    """The library entries and notes an op reads or changes."""
     match op:
         case UpdateEntry() | DeleteEntry():
             return [("entry", op.entry_id)]
@@ -163,7 +164,7 @@ class CurationMixin(StoreBase):
 
     # -- apply ----------------------------------------------------------------------------------
     def _apply_one(self, op: MemoryOp, actor: str, run_id, idx, batch_id) -> int:
-        refs = _touched(op)
+        refs = touched(op)
         self._require(refs)
         if actor != "person":
             self._refuse_pinned_loss(op)
@@ -176,9 +177,9 @@ class CurationMixin(StoreBase):
         """Pinned means "a person wants this kept": only a person may delete or merge it away."""
         doomed: list[Ref] = []
         if isinstance(op, (DeleteEntry, DeleteNote)):
-            doomed = _touched(op)
+            doomed = touched(op)
         elif isinstance(op, (MergeEntries, MergeNotes)):
-            doomed = _touched(op)[1:]
+            doomed = touched(op)[1:]
         for kind, item_id in doomed:
             if self._snapshot([(kind, item_id)])[kind][str(item_id)]["pinned"]:
                 raise MemoryOpError(f"{kind} {item_id} is pinned; only a person can delete or merge it")

@@ -33,6 +33,7 @@ from egur_core.reasoner.guide import (
     propose_strategies,
 )
 from egur_core.reasoner.method import MemoryAccess, Method, Models, ProblemOutcome
+from egur_core.reasoner.ordering import InOrder, ProblemOrder
 from egur_core.reasoner.selection import choose
 from egur_core.reasoner.task import Task, Workload
 from egur_core.runtime.trace import ExecutionResult
@@ -55,6 +56,8 @@ class LoopConfig(BaseModel):
     label_free: bool = Field(False, description="feedback from a verifier or agreement, never the label")
     seed_library: bool = Field(True, description="a memory file's first run adds the shipped strategies to the "
                                "library (marked seed, undoable)")
+    parallel: int = Field(1, ge=1, le=64, description="problems in flight at once; each reads the memory left by "
+                          "the problems W places before it, and edits land in problem order (1: one at a time)")
     label: str = ""
 
 
@@ -75,6 +78,8 @@ class _Problem:
     judgement: Judgement | None = None
     consolidation: ConsolidationOutcome | None = None
     fallback: bool = False
+    watermark: int = 0
+    """The newest memory op when this problem read the memory: edits after it were made by others."""
 
     @property
     def answer(self) -> str | None:
@@ -122,18 +127,27 @@ class EGuRLoop(Method):
                                comparison_id=comparison_id, config={"loop": config.model_dump(), **(extra or {})})
 
     async def run(self, config: LoopConfig, workload: Workload, run_id: str | None = None) -> list[ProblemOutcome]:
-        """Run (or resume, given ``run_id``) the workload; returns this call's outcomes."""
+        """Run (or resume, given ``run_id``) the workload, ``config.parallel`` problems at a time; returns this
+        call's outcomes."""
         run_id = run_id or self.start_run(config)
         if config.seed_library:
             with self.memory.session() as store:
                 store.seed_library(self.shipped)
-        return await self.run_stream(run_id, workload,
-                                     lambda idx, task: self.solve(run_id, idx, task, workload, config))
 
-    async def solve(self, run_id: str, idx: int, task: Task, workload: Workload, config: LoopConfig) -> ProblemOutcome:
+        async def solve(idx: int, task: Task, order: ProblemOrder, position: int) -> None:
+            await self.solve(run_id, idx, task, workload, config, InOrder(order, position))
+
+        return await self.run_stream(run_id, workload, solve, parallel=config.parallel)
+
+    async def solve(self, run_id: str, idx: int, task: Task, workload: Workload, config: LoopConfig,
+                    gates: InOrder | None = None) -> ProblemOutcome:
+        """One problem: read memory at its start, compute, then write memory at its turn (``gates``; alone when
+        None)."""
+        gates = gates or InOrder.alone()
         p = _Problem(run_id, idx, task)
-        self._retrieve(p, config)
-        p.exploited = self.schedule.pick(p.retrieved, config.exploit, self.llm.settings.is_simulated)
+        async with gates.starting():
+            self._retrieve(p, config)
+            p.exploited = self.schedule.pick(p.retrieved, config.exploit, self.llm.settings.is_simulated)
         if p.exploited is not None:
             p.candidates = [ProposedCandidate(index=0, strategy=p.exploited.strategy, from_library=p.exploited.entry_id,
                                               origin="exploit",
@@ -148,7 +162,7 @@ class EGuRLoop(Method):
         self.emit("candidates_proposed", run_id, idx, exploited=p.exploited is not None,
                   names=[c.strategy.name for c in p.candidates if c.strategy], guide_error=p.guide.error,
                   invalid=[[str(i) for i in c.issues] for c in p.guide.candidates if c.strategy is None],
-                  fallback=p.fallback, note=p.note())
+                  fallback=p.fallback, note=p.note(), mode=p.guide.mode)
         await self._execute(p)
         p.chosen = choose(task.text, p.results, workload.verifier)
         self.emit("answer_chosen", run_id, idx, candidate=p.chosen, answer=p.answer)
@@ -156,13 +170,16 @@ class EGuRLoop(Method):
                             label_free=config.label_free)
         if p.exploited is None and p.candidates:
             p.consolidation = await self._consolidate(p, config)
-        execution_ids = self._record_candidates(p)
-        applied, proposed = self._store_ops(p, config)
-        if p.consolidation is not None:
-            self.emit("memory_updated", run_id, idx, applied=applied, proposed=proposed,
-                      dropped=p.consolidation.dropped, summary=p.consolidation.summary, error=p.consolidation.error)
-        outcome = self._finish_problem(p, execution_ids)
-        outcome.ops_applied, outcome.ops_proposed = applied, proposed
+        async with gates.committing():
+            execution_ids = self._record_candidates(p)
+            applied, proposed = self._store_ops(p, config)
+            if p.consolidation is not None:
+                self.emit("memory_updated", run_id, idx, applied=applied, proposed=proposed,
+                          dropped=p.consolidation.dropped, summary=p.consolidation.summary,
+                          error=p.consolidation.error)
+            outcome = self._finish_problem(p, execution_ids)
+            outcome.ops_applied, outcome.ops_proposed = applied, proposed
+            gates.done(outcome)
         return outcome
 
     # -- the stages of one problem ---------------------------------------------------------------------
@@ -174,6 +191,7 @@ class EGuRLoop(Method):
             p.retrieved = store.retrieve(p.task.text, config.k_entries, config.k_notes,
                                          benchmark=p.task.benchmark if config.same_benchmark_only else None)
             store.record_retrievals(p.run_id, p.idx, p.retrieved.entries, p.retrieved.notes)
+            p.watermark = store.last_op_id()
         self.emit("problem_started", p.run_id, p.idx, problem_id=p.task.id,
                   retrieved_entries=len(p.retrieved.entries), retrieved_notes=len(p.retrieved.notes))
 
@@ -240,6 +258,7 @@ class EGuRLoop(Method):
             if isinstance(op, AddEntry) and not op.example:
                 op.example = p.task.text[:20_000]
         with self.memory.session() as store:
+            _hold_back_conflicts(store, p)
             if config.review:
                 return 0, len(store.propose(consolidation.ops, p.run_id, p.idx))
             try:
@@ -293,6 +312,16 @@ def _record_rejected(store: MemoryStore, p: _Problem) -> None:
         store.record_execution(ExecutionRecord(
             run_id=p.run_id, idx=p.idx, candidate=candidate.index, rationale=candidate.rationale, ok=False,
             error="invalid strategy: " + "; ".join(issues), trace={"raw": candidate.raw, "issues": issues}))
+
+
+def _hold_back_conflicts(store: MemoryStore, p: _Problem) -> None:
+    """First writer wins: an edit of an entry or note that another problem changed after this one read the
+    memory (only when problems run in parallel) is not applied but queued for review, with the reason."""
+    conflicts = store.changed_since(p.watermark, p.consolidation.ops)
+    for op, why in conflicts:
+        p.consolidation.ops.remove(op)
+        p.consolidation.dropped.append(f"{op.op}: conflict, queued for review: {why}")
+        store.propose([op], p.run_id, p.idx, note=f"conflict: {why}")
 
 
 def _apply_one_by_one(store: MemoryStore, consolidation: ConsolidationOutcome, run_id: str, idx: int) -> int:

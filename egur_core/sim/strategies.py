@@ -133,6 +133,23 @@ def cheaper_variant(strategy: dict) -> dict | None:
     return variant
 
 
+def cheaper_overrides(strategy: dict) -> dict | None:
+    """The compact form of :func:`cheaper_variant`: the same changes as overrides of the strategy, when they can
+    be said that way (one model for every model step, one sample count, one loop bound); else None."""
+    steps = list(_all_steps(strategy["steps"]))
+    overrides: dict = {}
+    if any(s.get("model") == "strong" for s in steps) and all(s.get("model", "strong") == "strong" for s in steps
+                                                              if "model" in s):
+        overrides["model"] = "cheap"
+    samples = {s["n"] for s in steps if s.get("n", 1) > 1}
+    if len(samples) == 1:
+        overrides["n"] = max(1, samples.pop() - 2)
+    loops = {s["max_iters"] for s in steps if s.get("op") == "loop" and s["max_iters"] > 1}
+    if len(loops) == 1:
+        overrides["max_iters"] = loops.pop() - 1
+    return overrides if overrides and cheaper_variant(strategy) is not None else None
+
+
 def _all_steps(steps: list[dict]):
     for step in steps:
         yield step

@@ -26,8 +26,11 @@ SIMULATED_MODELS = ("sim-mini", "sim-pro")
 
 
 class SimulatedTransport(httpx2.AsyncBaseTransport):
-    def __init__(self, seed: int = 0, latency_s: float = 0.0, honour_n: bool = True):
+    def __init__(self, seed: int = 0, latency_s: float = 0.0, honour_n: bool = True, compact_guide: bool = True):
+        """``compact_guide``: the simulated Guide reuses a library strategy by reference (``{"use": ...}``), as a
+        model given the compact form would; False writes every strategy out in full."""
         self.seed = seed
+        self.compact_guide = compact_guide
         self.latency_s = latency_s
         self.honour_n = honour_n  # False behaves like Ollama: one choice whatever n asks
         self.requests = 0
@@ -82,7 +85,7 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
         sample = index if temperature > 0 else 0
         rng = random.Random(f"{self.seed}|{model}|{digest}|{temperature}|{sample}")
         if meta.is_guide(messages):
-            text = meta.guide_reply(messages, rng)
+            text = meta.guide_reply(messages, rng, compact=self.compact_guide)
             return executor.Completion(text=text, completion_tokens=estimate_tokens(text))
         if meta.is_consolidator(messages):
             text = meta.consolidator_reply(messages)

@@ -56,7 +56,7 @@ def test_the_guide_puts_a_proven_library_strategy_first():
     reply = ask(lambda c: c.structured(guide_for("p cnf 3 1\n1 2 3 0", library=[proven]), GuideReply,
                                        alias="large", role="guide"))
     first = reply.value.candidates[0]
-    assert first.strategy == sat_solver() and "entry 7" in first.rationale
+    assert first.use == "entry:7" and first.strategy is None and "entry 7" in first.rationale  # the compact form
 
 
 def test_the_consolidator_caches_the_cheapest_right_strategies():
