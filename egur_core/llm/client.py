@@ -10,7 +10,9 @@ honours ``Retry-After``); this module adds pricing, a global concurrency cap, cl
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -36,14 +38,16 @@ from egur_core.llm.errors import (
 from egur_core.llm.modes import MODES, Mode
 from egur_core.llm.pricing import Usage, estimate_prompt_tokens, estimate_tokens, price_cost
 from egur_core.llm.probe import probe_endpoint
-from egur_core.llm.results import CallRecord, ChatResult, Sampling, merge_results
+from egur_core.llm.results import CallRecord, ChatResult, Sampling, ToolCall, merge_results, read_choices, read_usage
 from egur_core.llm.structured import StructuredResult, negotiate
+from egur_core.llm.tool_calls import ToolMode, tool_turn
 
 log = logging.getLogger("egur.llm")
 
 SIMULATED_BASE_URL = "http://simulated.local/v1"
 NO_KEY = "no-key"  # local servers need no key, but the SDK insists on one
 EMBED_BATCH = 128
+PROMPT_ESTIMATE_MARGIN = 1.25  # characters/4 undercounts digits and code; a budget must not
 
 __all__ = ["LLMClient"]
 
@@ -128,12 +132,12 @@ class LLMClient:
     # -- the single path every chat request takes ------------------------------------------------
     async def complete(self, spec: ModelSpec, role: str, messages: list[dict], sampling: Sampling, *,
                        response_format: dict | None = None, structured_mode: str | None = None,
-                       retries: int | None = None) -> ChatResult:
+                       retries: int | None = None, tools: list[dict] | None = None) -> ChatResult:
         """One chat-completions request (the SDK retries inside it, ``retries`` times when given, else the
-        endpoint's ``max_retries``), priced and reported."""
+        endpoint's ``max_retries``), priced and reported; ``tools`` offers native tool definitions."""
         params: dict[str, Any] = {"model": spec.model, "messages": messages, **sampling.params()}
-        if response_format is not None:
-            params["response_format"] = response_format
+        params |= {"response_format": response_format} if response_format is not None else {}
+        params |= {"tools": tools} if tools else {}
         via_transport = self._transport is not None or spec.endpoint in self._transports
         identity = endpoint_identity(self.settings, spec.endpoint, self.transport_identity if via_transport else None)
         ticket = self.cache.claim(identity, params) if self.cache else None
@@ -164,7 +168,7 @@ class LLMClient:
         try:
             async with self._state().sem:
                 completion = await sdk.chat.completions.create(**params)
-            texts, reasons = self._choices(completion)
+            texts, reasons, tool_calls = read_choices(completion)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an LLMError and a record
             if isinstance(exc, LLMError):
                 err = exc
@@ -177,12 +181,12 @@ class LLMClient:
                                     structured_mode=structured_mode))
             raise err from None
         latency = time.perf_counter() - start
-        usage = self._usage(completion, messages, texts)
+        usage = read_usage(completion, messages, texts + [c.arguments for c in tool_calls])
         cost = price_cost(self.settings.price_of(spec.alias), usage)
         self._report(CallRecord(role=role, alias=spec.alias, model=spec.model, usage=usage, cost_usd=cost,
                                 latency_s=latency, ok=True, structured_mode=structured_mode))
         return ChatResult(texts=texts, finish_reasons=reasons, usage=usage, cost_usd=cost, latency_s=latency,
-                          model=spec.model, alias=spec.alias, role=role)
+                          model=spec.model, alias=spec.alias, role=role, tool_calls=tool_calls)
 
     def _replay(self, hit: CachedReply, spec: ModelSpec, role: str, structured_mode: str | None) -> ChatResult:
         """A cached reply, replayed exactly: the billing record says $0 and ``cached`` (nothing was paid), while
@@ -192,61 +196,51 @@ class LLMClient:
                                 latency_s=0.0, ok=True, structured_mode=structured_mode, cached=True))
         return ChatResult(texts=list(hit.texts), finish_reasons=list(hit.finish_reasons), usage=hit.usage,
                           cost_usd=hit.cost_usd, latency_s=0.0, model=hit.model or spec.model, alias=spec.alias,
-                          role=role)
-
-    @staticmethod
-    def _choices(completion: Any) -> tuple[list[str], list[str]]:
-        choices = sorted(completion.choices or [], key=lambda c: getattr(c, "index", 0) or 0)
-        if not choices:
-            raise LLMError("bad_reply", "the endpoint returned no choices")
-        texts = [(c.message.content if c.message is not None else None) or "" for c in choices]
-        return texts, [c.finish_reason or "stop" for c in choices]
-
-    @staticmethod
-    def _usage(completion: Any, messages: list[dict], texts: list[str]) -> Usage:
-        """The endpoint's usage (with cached prompt and reasoning tokens where it reports them); an estimate
-        (flagged) when it sent none or only zeros."""
-        u = getattr(completion, "usage", None)
-        prompt = getattr(u, "prompt_tokens", None) or 0
-        out = getattr(u, "completion_tokens", None) or 0
-        if u is not None and (prompt or out or not any(texts)):
-            cached = getattr(getattr(u, "prompt_tokens_details", None), "cached_tokens", None) or 0
-            reasoning = getattr(getattr(u, "completion_tokens_details", None), "reasoning_tokens", None) or 0
-            return Usage(prompt_tokens=prompt, completion_tokens=out, cached_prompt_tokens=cached,
-                         reasoning_tokens=reasoning)
-        return Usage(prompt_tokens=estimate_prompt_tokens(messages),
-                     completion_tokens=sum(estimate_tokens(t) for t in texts), estimated=True)
+                          role=role, tool_calls=[ToolCall.model_validate(c) for c in hit.tool_calls])
 
     # -- public API -----------------------------------------------------------------------------
-    async def chat(self, messages: list[dict], *, alias: str, role: str, temperature: float = 0.0,
-                   top_p: float = 1.0, max_tokens: int = 1024, n: int = 1) -> ChatResult:
-        """``n`` samples; endpoints that ignore or refuse ``n`` get the missing ones as parallel calls."""
+    async def chat(self, messages: list[dict], *, alias: str, role: str, sampling: Sampling | None = None,
+                   tools: list[dict] | None = None) -> ChatResult:
+        """``sampling.n`` samples (endpoints that ignore or refuse ``n`` get the missing ones as parallel calls);
+        with ``tools``, one agent turn whose reply may hold ``tool_calls`` (see :mod:`tool_calls`)."""
         spec = self.settings.resolve(alias)
-        n = max(1, n)
-        one = Sampling(max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+        sampling = sampling or Sampling()
+        if tools:
+            return await tool_turn(self, spec, role, messages, sampling.one_sample(0), tools)
+        n = sampling.n
         start = time.perf_counter()
         parts: list[ChatResult] = []
         if n > 1 and spec.endpoint not in self.no_n_endpoints:
             try:
-                parts.append(await self.complete(spec, role, messages, one.model_copy(update={"n": n})))
+                parts.append(await self.complete(spec, role, messages, sampling))
             except LLMError as err:
                 if not is_n_complaint(err):
                     raise
                 self.no_n_endpoints.add(spec.endpoint)
         elif n > 1:  # known to ignore n: every sample is its own request, all in flight at once
-            parts += await asyncio.gather(*(self.complete(spec, role, messages, one) for _ in range(n)))
+            parts += await asyncio.gather(*(self.complete(spec, role, messages, sampling.one_sample(i))
+                                            for i in range(n)))
         else:
-            parts.append(await self.complete(spec, role, messages, one))
+            parts.append(await self.complete(spec, role, messages, sampling))
         have = sum(len(p.texts) for p in parts)
         if have < n:
             if parts:
                 self.no_n_endpoints.add(spec.endpoint)
                 log.info("endpoint %r returned %d of %d choices; sampling the rest separately", spec.endpoint, have, n)
-            parts += await asyncio.gather(*(self.complete(spec, role, messages, one) for _ in range(n - have)))
+            parts += await asyncio.gather(*(self.complete(spec, role, messages, sampling.one_sample(i))
+                                            for i in range(have, n)))
         result = merge_results(parts, time.perf_counter() - start)
         if len(result.texts) > n:  # a server that returned more than asked
             result.texts, result.finish_reasons = result.texts[:n], result.finish_reasons[:n]
         return result
+
+    def max_cost_usd(self, messages: list[dict], *, alias: str, max_tokens: int, n: int = 1,
+                     tools: list[dict] | None = None) -> float:
+        """The most a call can cost at the configured prices: its prompt (estimated with a margin, tool
+        definitions included) and every sample running to ``max_tokens``. Budgets check it before calling."""
+        prompt = estimate_prompt_tokens(messages) + (estimate_tokens(json.dumps(tools)) if tools else 0)
+        return self.cost(alias, Usage(prompt_tokens=math.ceil(prompt * PROMPT_ESTIMATE_MARGIN) * n,
+                                      completion_tokens=max_tokens * n))
 
     async def structured(self, messages: list[dict], schema: type[BaseModel], *, alias: str, role: str,
                          max_tokens: int = 4096, temperature: float = 0.0,
@@ -293,6 +287,18 @@ class LLMClient:
         self._modes[key] = "json_schema"
         if self.capabilities is not None:
             self.capabilities.remember(key, "json_schema")
+
+    def tool_mode(self, spec: ModelSpec) -> ToolMode | None:
+        """How this endpoint+model takes tools ("native" or "text"), once a tools request has told us."""
+        key = self._capability_key(spec, "tools")
+        known = self._modes.get(key) or (self.capabilities.get(key) if self.capabilities else None)
+        return known if known in ("native", "text") else None
+
+    def remember_tool_mode(self, spec: ModelSpec, mode: ToolMode) -> None:
+        key = self._capability_key(spec, "tools")
+        self._modes[key] = mode
+        if self.capabilities is not None:
+            self.capabilities.remember(key, mode)
 
     def forget_modes(self, spec: ModelSpec) -> None:
         """Renegotiate from the top next time (the connection test does)."""

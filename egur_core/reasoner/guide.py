@@ -33,17 +33,26 @@ CONTEXT_HEADER = "GUIDE_CONTEXT"
 CATALOG_HEADER = "GUIDE_CATALOG"
 
 STRATEGY_FORMAT = """A strategy is a JSON object: {"name", "summary", "budget": {"max_calls", "max_tokens",
-"max_seconds"}, "steps": [...]}. Steps run in order; each has a unique "id" and an "op". Templates read variables with
-{name}; {problem} is always set; {name?} reads a variable that may be unset.
+"max_seconds", "max_cost_usd" (optional, dollars)}, "steps": [...]}; its paradigm is derived from the steps (agentic
+when an agent step is present), so leave "paradigm" out. Steps run in order; each has a unique "id" and an "op".
+Templates read variables with {name}; {problem} is always set; {name?} reads a variable that may be unset.
+Optional sampling knobs on llm, agent, select and verify: seed, stop [strings], reasoning_effort
+("low"|"medium"|"high"), presence_penalty, frequency_penalty (-2..2).
 - llm: model, system, prompt, temperature (0-2), top_p, max_tokens, n (samples; out becomes a list), out
-- tool: tool (name), input (template), out
-- agent: model, system, prompt, tools [names], max_steps, temperature, max_tokens, out
-- vote: from (a list variable), out  -- majority over the samples' final answers
-- select: from, model, prompt (criterion), out  -- an LLM judge picks one sample
-- verify: method "llm" (prompt; PASS/FAIL) or "tool" (tool, input); flag (bool variable); feedback (optional variable)
+- tool: tool (name), input (template), timeout_s (<=120), memory_mb (128-2048), out
+- agent: model, system, prompt, tools [names] (called natively), max_steps, temperature, max_tokens, timeout_s,
+  memory_mb, out
+- vote: from (a variable or a list of variables, e.g. ["code_out", "cot", "solver_out"]), out  -- majority over
+  their final answers; ties go to the first source; a failed tool casts no vote
+- select: from (variable or list), model, system, prompt (criterion), temperature, out  -- an LLM judge picks one
+- verify: method "llm" (model, system, prompt, temperature; PASS/FAIL) or "tool" (tool, input); flag (bool
+  variable); feedback (optional variable)
+- gather: from [variables], out  -- one list of their values (lists flattened)
+- extract: from (variable holding JSON), path ("answer", "result.items[0].name"), default (optional), out
 - branch: if (variable), then (a later step id), else (optional later step id)
 - loop: max_iters (1-20), until (flag set in the body), body [steps]
-- answer: from (variable)  -- returns it; the final answer should end with 'The answer is: <answer>'
+- answer: from (one value, not a list of samples: vote or select first)  -- returns it; the final answer should end
+  with 'The answer is: <answer>'
 A "model" is a tier (""" + ", ".join(TIERS) + ") or a role (" + ", ".join(ROLES) + """), which the settings map to
 real models. Instead of a whole strategy, a candidate may reuse one: {"use": "entry:<id>" (a library entry shown to
 you) or the name of a shipped strategy, "set": {"model", "temperature", "n", "max_iters", "prompt"}} changes only

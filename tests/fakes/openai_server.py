@@ -36,8 +36,13 @@ source behaves:
 * ``ollama``: Ollama's OpenAI layer (openai/openai.go): ``json_object`` -> ``format: "json"``,
   ``json_schema`` -> ``format: <schema>``; one choice whatever ``n`` asks.
 
-Replies come from a queue (:meth:`push_reply`); when it is empty the server answers with an
-instance of the requested JSON schema (from response_format or a schema in the messages), else "OK".
+Tool calling (:mod:`tests.fakes.tool_families`, each refusal as its source sends it): any server honours
+``tools`` unless the ``no_tools`` modifier says it was started without them (``llama_server``: no
+``--jinja``; ``vllm``: no tool parser; ``ollama``: a model without a tool template), and
+``no_reasoning_effort`` refuses that knob as OpenAI does for models that do not reason.
+
+Replies come from a queue (:meth:`push_reply`, :meth:`push_tool_calls`); when it is empty the server answers
+with an instance of the requested JSON schema (from response_format or a schema in the messages), else "OK".
 A server that decodes under a schema never sends text outside it: a queued reply that does not
 validate is replaced by an instance of the schema, as a grammar would force.
 """
@@ -57,9 +62,12 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.fakes.tool_families import TOOL_FAMILIES, conversation_problem, tool_call_message, tools_refusal
+
 SERVERS = {"llama_cpp_python", "llama_cpp_old", "llama_server", "vllm", "ollama"}
 FAMILIES = {"strict", "json_object_only", "text_only", "no_usage", "no_embeddings", "rate_limit_once",
-            "server_error", "truncated", "slow", "no_n", "unauthorised", "unknown_model", "prefix_cache"} | SERVERS
+            "server_error", "truncated", "slow", "no_n", "unauthorised", "unknown_model", "prefix_cache"} | SERVERS \
+    | TOOL_FAMILIES
 LLAMA_CPP_PYTHON_LITERAL_ERROR = (
     "1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
     "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
@@ -70,12 +78,13 @@ EMBED_DIM = 8
 
 @dataclass
 class Reply:
-    """One scripted choice: text content, or an HTTP error if ``status`` is set."""
+    """One scripted choice: text, tool calls (``(name, input)`` pairs), or an HTTP error if ``status`` is set."""
 
     content: str = "OK"
     finish_reason: str = "stop"
     status: int | None = None
     error_message: str = "scripted error"
+    tool_calls: list[tuple[str, str]] | None = None
 
 
 def _instance(schema: dict, root: dict, depth: int = 0) -> Any:
@@ -214,6 +223,10 @@ class FakeOpenAIServer:
             content = json.dumps(content)
         self._replies.append(content if isinstance(content, Reply) else Reply(content, finish_reason))
 
+    def push_tool_calls(self, *calls: tuple[str, str]) -> None:
+        """Script a reply that calls tools, as a server that honours ``tools`` sends it."""
+        self._replies.append(Reply(content="", finish_reason="tool_calls", tool_calls=list(calls)))
+
     def chat_requests(self) -> list[dict]:
         """Bodies of the chat-completion requests received, in order."""
         return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions")]
@@ -339,6 +352,10 @@ class _Handler(BaseHTTPRequestHandler):
         if "unknown_model" in fam:
             return self._error(404, f"The model `{body.get('model')}` does not exist or you do not have access "
                                     "to it.", code="model_not_found")
+        if problem := conversation_problem(body.get("messages", [])):
+            return self._error(400, problem, param="messages")
+        if refused := tools_refusal(fam, body):
+            return self._send(refused[0], {"error": refused[1]})
         refusal = self._server_refusal(body)
         if refusal is not None:
             return refusal
@@ -367,13 +384,14 @@ class _Handler(BaseHTTPRequestHandler):
             content, reason = reply.content, reply.finish_reason
             if "truncated" in fam and (fake.fail_times is None or fake.count("truncated") <= fake.fail_times):
                 content, reason = content[: max(1, len(content) // 2)], "length"
-            choices.append({"index": i, "message": {"role": "assistant", "content": content},
-                            "finish_reason": reason, "logprobs": None})
+            message = ({"role": "assistant", "content": content} if reply.tool_calls is None
+                       else tool_call_message(reply.tool_calls, nth))
+            choices.append({"index": i, "message": message, "finish_reason": reason, "logprobs": None})
         payload: dict[str, Any] = {"id": f"chatcmpl-fake-{nth}", "object": "chat.completion",
                                    "created": int(time.time()), "model": body.get("model"), "choices": choices}
         if "no_usage" not in fam:
-            prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
-            completion = sum(len(c["message"]["content"]) // 4 + 1 for c in choices)
+            prompt = sum(len(str(m.get("content") or "")) for m in body.get("messages", [])) // 4 + 1
+            completion = sum(len(json.dumps(c["message"])) // 4 + 1 for c in choices)
             payload["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion,
                                 "total_tokens": prompt + completion}
             if "prefix_cache" in fam:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from egur_core.strategy.sampling import Sampling
 from tests.fakes.openai_server import FakeOpenAIServer, openai_server  # noqa: F401  (fixture)
 from tests.llm import USER, Answer, run_with_client
 
 
 @pytest.mark.parametrize("openai_server", [{"no_n", "no_usage"}], indirect=True)
 def test_fixture_takes_the_family_by_indirect_parametrize(openai_server: FakeOpenAIServer):  # noqa: F811
-    res = run_with_client(openai_server, lambda c: c.chat(USER, alias="small", role="executor", n=2))
+    res = run_with_client(openai_server, lambda c: c.chat(USER, alias="small", role="executor", sampling=Sampling(n=2)))
     assert res.texts == ["OK", "OK"] and res.usage.estimated
     assert openai_server.families == {"no_n", "no_usage"}
 

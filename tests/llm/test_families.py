@@ -8,6 +8,7 @@ import pytest
 
 from egur_core.llm import CallRecord, LLMClient, LLMError
 from egur_core.memory.embedding import LOCAL_EMBEDDING_DIM
+from egur_core.strategy.sampling import Sampling
 from tests.fakes.openai_server import EMBED_DIM, FakeOpenAIServer
 from tests.llm import USER, Answer, run_with_client
 
@@ -154,8 +155,8 @@ def test_slow_endpoint_raises_a_timeout_llm_error():
 
 def test_no_n_endpoint_gets_the_missing_samples_as_parallel_calls():
     async def body(client: LLMClient):
-        first = await client.chat(USER, alias="small", role="executor", n=3, temperature=0.7)
-        second = await client.chat(USER, alias="small", role="executor", n=2, temperature=0.7)
+        first = await client.chat(USER, alias="small", role="executor", sampling=Sampling(n=3, temperature=0.7))
+        second = await client.chat(USER, alias="small", role="executor", sampling=Sampling(n=2, temperature=0.7))
         return first, second
 
     with FakeOpenAIServer("no_n") as server:

@@ -51,9 +51,14 @@ def test_a_proven_entry_is_exploited_without_guide_or_consolidator(store):
 
 
 def test_experience_makes_problems_cheaper(store):
+    """A problem answered by a proven strategy from memory skips the Guide and the other candidates, and later
+    problems use experience. (Comparing the first and last ten problems' cost depends on when the simulated
+    Guide explores again: on main it held for seed 1 only of seeds 1-4.)"""
     _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=30, k=3, seed=1))
-    first, last = outcomes[:10], outcomes[-10:]
-    assert sum(o.cost_usd for o in last) < 0.5 * sum(o.cost_usd for o in first)
+    exploited = [o.cost_usd for o in outcomes if o.exploited]
+    explored = [o.cost_usd for o in outcomes if not o.exploited]
+    assert exploited and sum(exploited) / len(exploited) < 0.2 * sum(explored) / len(explored)
+    assert sum(o.exploited for o in outcomes[10:]) >= len(outcomes[10:]) / 4
 
 
 def test_the_chosen_answer_does_not_depend_on_the_label(store):

@@ -88,7 +88,7 @@ def test_unknown_tool_lists_the_known_ones():
 
 def test_unknown_tool_in_an_agent_is_reported():
     agent = {"id": "a", "op": "agent", "prompt": "{problem}", "tools": ["python", "browser"], "out": "r"}
-    [msg] = messages_at(strategy(agent, ANSWER), "$.steps[0].tools")
+    [msg] = messages_at(strategy(agent, ANSWER), "$.steps[0].tools[1]")
     assert "unknown tool 'browser'" in msg
 
 
@@ -164,3 +164,8 @@ def test_a_shape_error_does_not_hide_program_problems_elsewhere():
 def test_variables_of_an_unparsable_step_do_not_raise_false_alarms():
     bad = {**LLM, "temperature": 5}
     assert {p for p, _ in issues_of(strategy(bad, ANSWER))} == {"$.steps[0].temperature"}
+
+
+def test_a_step_that_fails_to_parse_may_read_what_earlier_steps_wrote():
+    broken = {"id": "t", "op": "tool", "tool": "python", "input": "{r}", "out": "o", "timeout_s": -1}
+    assert {p for p, _ in issues_of(strategy(LLM, broken, ANSWER))} == {"$.steps[1].timeout_s"}
