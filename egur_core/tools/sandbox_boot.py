@@ -1,18 +1,15 @@
 """Child-side bootstrap of the Python sandbox; the first code the sandbox interpreter runs.
 
-The host starts ``python -I -B -X utf8 -c <this file's source> <json config>``. Everything here
-happens *before* model-written code runs, so that code cannot skip it. Layers, each best effort so
-the sandbox still works (with fewer layers) on kernels or accounts that refuse one:
+The host starts ``python -I -S -B -X utf8 -c <this file's source> <json config>`` and writes the
+model's program on stdin. Everything here happens *before* that program runs, so it cannot skip it.
 
-1. a new network namespace (only a downed loopback inside: no route anywhere);
-2. resource limits: address space, CPU seconds, file size, open files, no core dumps, and a
-   process cap that really binds because of 3.;
-3. a drop from root to a throw-away uid with no capabilities (only CAP_DAC_READ_SEARCH is kept
-   when the interpreter lives under a 0700 home such as /root/.pyenv): host files become
-   unwritable at the OS level, other processes unsignalable, and RLIMIT_NPROC, which root
-   ignores, caps fork bombs;
-4. an audit hook (cannot be removed from Python) refusing sockets, DNS, starting programs, and
-   writes outside the scratch directory, with clear messages.
+In ``kernel`` mode the boundary is already in place (bubblewrap's namespaces, seccomp, no
+capabilities; see ``sandbox_bwrap.py``); this adds resource limits (address space, CPU seconds,
+file size, open files, processes, no core dumps) and, as a second line only, an audit hook that
+refuses sockets, starting programs and writes outside the scratch directory with clear messages.
+
+In ``unsafe`` mode (a host without namespaces, and the user opted in) it also tries what it can
+from inside: a network namespace, and a drop from root to a throw-away uid without capabilities.
 
 It must stay self-contained (standard library only): it is not imported, only read as text.
 """
@@ -33,14 +30,18 @@ _WRITE_MSG = "writing outside the scratch directory is blocked in the sandbox"
 _CLONE_NEWNET, _CLONE_NEWUSER = 0x40000000, 0x10000000
 _PR_SET_KEEPCAPS, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 8, 24, 38
 _CAP_DAC_READ_SEARCH = 2
-_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _isolate_network() -> str:
-    """New net namespace (root), or user+net namespace (unprivileged); 'none' if the kernel refuses."""
-    if _libc.unshare(_CLONE_NEWNET) == 0:
+    """Unsafe mode: a new net namespace (root), or user+net (unprivileged); 'none' if the kernel refuses."""
+    libc = _libc()
+    if libc.unshare(_CLONE_NEWNET) == 0:
         return "netns"
-    if os.geteuid() != 0 and _libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
+    if os.geteuid() != 0 and libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
         return "userns+netns"
     return "none"
 
@@ -55,7 +56,6 @@ def _set_limits(cfg: dict) -> None:
         except (ValueError, OSError):
             pass
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
 class _CapHeader(ctypes.Structure):
@@ -68,21 +68,23 @@ class _CapData(ctypes.Structure):
 
 
 def _drop_privileges(uid: int, keep_read: bool) -> str:
-    """Become ``uid`` (all ids, no groups, no capabilities); 'root' if the kernel refuses.
+    """Unsafe mode: become ``uid`` (all ids, no groups, no capabilities); 'root' if the kernel refuses.
 
     ``keep_read`` keeps CAP_DAC_READ_SEARCH, needed only when the interpreter lives somewhere
     other users cannot read (the host decides).
     """
+    libc = _libc()
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     if uid < 0 or os.geteuid() != 0:
         return "unchanged"
     kept = 1 << _CAP_DAC_READ_SEARCH if keep_read else 0
     try:
         for cap in range(64):
             if not kept >> cap & 1:
-                _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
+                libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
         os.setgroups([])
         os.setresgid(uid, uid, uid)
-        _libc.prctl(_PR_SET_KEEPCAPS, 1 if kept else 0, 0, 0, 0)
+        libc.prctl(_PR_SET_KEEPCAPS, 1 if kept else 0, 0, 0, 0)
         os.setresuid(uid, uid, uid)
     except OSError:
         return "root"
@@ -90,8 +92,8 @@ def _drop_privileges(uid: int, keep_read: bool) -> str:
         header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
         data = (_CapData * 2)()
         data[0].effective = data[0].permitted = kept
-        _libc.capset(ctypes.byref(header), data)
-        _libc.prctl(_PR_SET_KEEPCAPS, 0, 0, 0, 0)
+        libc.capset(ctypes.byref(header), data)
+        libc.prctl(_PR_SET_KEEPCAPS, 0, 0, 0, 0)
     return "uid+read-cap" if kept else "uid"
 
 
@@ -143,6 +145,14 @@ def _make_audit_hook(scratch: str):
     return hook
 
 
+def _observed_layers(mode: str, layers: dict) -> dict:
+    """What this process can see of its own confinement (for ``isolation_layers()``)."""
+    status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+    return {**layers, "mode": mode, "uid": str(os.getuid()), "capabilities": status.get("CapEff", "?").strip(),
+            "seccomp": status.get("Seccomp", "?").strip(), "no_new_privs": status.get("NoNewPrivs", "?").strip(),
+            "root": ",".join(sorted(os.listdir("/")))}
+
+
 def _run_user_code(path: str) -> int:
     """Run ``path`` as ``__main__``; print a traceback without this bootstrap's frame on error."""
     with open(path, encoding="utf-8") as handle:
@@ -167,13 +177,21 @@ def _run_user_code(path: str) -> int:
 
 def main() -> None:
     cfg = json.loads(sys.argv[1])
-    layers = {"network": _isolate_network()}
+    sys.path[:0] = cfg["path"]  # -S skipped site: the installed packages the host chose to show
+    code_file = os.path.join(cfg["scratch"], "main.py")
+    with open(code_file, "wb") as handle:
+        handle.write(sys.stdin.buffer.read())
+    layers = {}
+    if cfg["mode"] == "unsafe":
+        layers["network"] = _isolate_network()
     _set_limits(cfg)
-    layers["user"] = _drop_privileges(cfg["uid"], cfg["keep_read"])
+    if cfg["mode"] == "unsafe":
+        layers["user"] = _drop_privileges(cfg["uid"], cfg["keep_read"])
+    os.chdir(cfg["scratch"])
     sys.addaudithook(_make_audit_hook(cfg["scratch"]))
     if cfg.get("report_layers"):
-        sys.stderr.write("EGUR_SANDBOX_LAYERS " + json.dumps(layers) + "\n")
-    status = _run_user_code(cfg["code_file"])
+        sys.stderr.write("EGUR_SANDBOX_LAYERS " + json.dumps(_observed_layers(cfg["mode"], layers)) + "\n")
+    status = _run_user_code(code_file)
     sys.stdout.flush()
     sys.exit(status)
 
