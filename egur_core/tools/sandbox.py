@@ -29,7 +29,7 @@ from typing import Literal
 
 from egur_core.tools import sandbox_procs
 from egur_core.tools.base import ToolResult
-from egur_core.tools.sandbox_bwrap import SCRATCH, bwrap_argv, bwrap_problem, python_paths
+from egur_core.tools.sandbox_bwrap import SCRATCH, bwrap_problem, launch_argv, python_paths
 from egur_core.tools.sandbox_seccomp import program_fd, seccomp_program
 
 _BOOT_SOURCE = (Path(__file__).with_name("sandbox_boot.py")).read_text(encoding="utf-8")
@@ -114,6 +114,7 @@ class _Launch:
     kernel: bool
     uid: int = -1
     pass_fds: tuple[int, ...] = ()
+    own_fds: tuple[int, ...] = ()  # opened for this run only: closed once the child has them
 
 
 def _child_env(scratch: str) -> dict[str, str]:
@@ -135,10 +136,14 @@ def _limits(timeout: float, memory_mb: int, report_layers: bool) -> dict:
 
 
 def _kernel_launch(limits: dict) -> _Launch:
+    """bubblewrap as a throw-away uid when we are root: a root-owned sandbox would be exempt from the
+    process cap (the kernel never applies RLIMIT_NPROC to uid 0) and own every file it is shown."""
     cfg = {**limits, "mode": "kernel", "scratch": SCRATCH}
     program, _ = seccomp_program()
     fd = program_fd(program) if program is not None else None
-    return _Launch(bwrap_argv(_boot_command(cfg), fd), "/", SCRATCH, True, pass_fds=(fd,) if fd is not None else ())
+    uid = sandbox_procs.acquire_uid()
+    fds = (fd,) if fd is not None else ()
+    return _Launch(launch_argv(_boot_command(cfg), uid, fd), "/", SCRATCH, True, uid=uid, pass_fds=fds, own_fds=fds)
 
 
 def _unsafe_launch(limits: dict) -> _Launch:
@@ -201,9 +206,9 @@ async def _execute(code: str, *, mode: SandboxMode, timeout: float, memory_mb: i
             lambda: _Protocol(max_output_bytes), *launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, cwd=launch.cwd, env=_child_env(launch.scratch), start_new_session=True,
             pass_fds=launch.pass_fds)
-        for fd in launch.pass_fds:
+        for fd in launch.own_fds:
             os.close(fd)
-        launch.pass_fds = ()
+        launch.own_fds = ()
         stdin = transport.get_pipe_transport(0)
         stdin.write(code.encode("utf-8", errors="surrogatepass"))
         stdin.close()
@@ -215,13 +220,15 @@ async def _execute(code: str, *, mode: SandboxMode, timeout: float, memory_mb: i
         return _Outcome(transport.get_returncode(), proto.sinks[1].text(), proto.sinks[2].text(),
                         time.monotonic() - start, timed_out=not finished, overflow=proto.overflow.is_set())
     finally:
-        for fd in launch.pass_fds:
+        for fd in launch.own_fds:
             os.close(fd)
         if transport is not None:
             if not killed:  # cancelled or failed mid-run: the run must still not outlive us
                 _kill(launch, transport.get_pid())
             transport.close()
-        if not launch.kernel:
+        if launch.kernel:
+            sandbox_procs.release_uid(launch.uid)
+        else:
             await asyncio.to_thread(sandbox_procs.remove_scratch, launch.scratch, launch.uid)
 
 

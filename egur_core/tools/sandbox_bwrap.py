@@ -15,6 +15,7 @@ import functools
 import os
 import shutil
 import site
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,24 @@ def python_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(minimal), tuple(dict.fromkeys(p for p in imports if not p.endswith(".zip")))
 
 
-def _filesystem() -> list[str]:
+def _reachable_by_anyone(path: str) -> bool:
+    """Can an unprivileged uid get to ``path`` (search permission on every directory above it)?"""
+    return all(os.stat(parent).st_mode & stat.S_IXOTH for parent in Path(path).parents)
+
+
+# Root only: a private mount namespace (nothing changes on the host) where each path the throw-away uid
+# cannot reach (a pyenv under a 0700 /root) is bind-mounted under a fresh /tmp; then that uid runs bwrap.
+_STAGE = ('set -e; n=$1; shift; mount -t tmpfs -o size=64k,mode=0755 egur-stage /tmp; i=0; '
+          'while [ "$i" -lt "$n" ]; do mkdir "/tmp/$i"; mount --bind "$1" "/tmp/$i"; shift; i=$((i+1)); done; '
+          'exec "$@"')
+_STAGE_TOOLS = ("unshare", "setpriv", "mount", "sh")
+
+
+def _tool(name: str) -> str | None:
+    return shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin")
+
+
+def _filesystem(staged: dict[str, str]) -> list[str]:
     args: list[str] = []
     for lib in _LIB_DIRS:
         if os.path.isdir(lib):
@@ -76,7 +94,7 @@ def _filesystem() -> list[str]:
             args += ["--ro-bind", link, link]
     args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     for path in python_paths()[0]:
-        args += ["--ro-bind", path, path]
+        args += ["--ro-bind", staged.get(path, path), path]
     args += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(SCRATCH_BYTES), "--tmpfs", "/dev/shm",
              "--size", str(SCRATCH_BYTES), "--perms", "0700", "--tmpfs", SCRATCH,
@@ -85,15 +103,31 @@ def _filesystem() -> list[str]:
     return args
 
 
-def bwrap_argv(command: list[str], seccomp_fd: int | None = None) -> list[str]:
+def bwrap_argv(command: list[str], seccomp_fd: int | None = None, staged: dict[str, str] | None = None) -> list[str]:
     """``bwrap <isolation> -- command``; the command runs as uid/gid 65534 ("nobody") inside."""
     argv = [bwrap_path() or "bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--disable-userns", "--uid", "65534", "--gid", "65534",
-            "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv",
-            *_filesystem()]
+            "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            *_filesystem(staged or {})]
     if seccomp_fd is not None:
         argv += ["--seccomp", str(seccomp_fd)]
     return [*argv, "--", *command]
+
+
+def launch_argv(command: list[str], uid: int, seccomp_fd: int | None = None) -> list[str]:
+    """The full command line: bwrap directly (not root, or no throw-away uid), else staged as ``uid``.
+
+    Run as root, bwrap would map the sandbox to host uid 0, which the kernel exempts from RLIMIT_NPROC
+    (a fork bomb would not be capped) and which owns the files it is shown; a throw-away uid has neither.
+    """
+    if uid < 0 or not all(_tool(t) for t in _STAGE_TOOLS):
+        return bwrap_argv(command, seccomp_fd)
+    hidden = [p for p in python_paths()[0] if not _reachable_by_anyone(p)]
+    staged = {path: f"/tmp/{i}" for i, path in enumerate(hidden)}
+    switch = [_tool("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+              "--inh-caps=-all", "--bounding-set=-all"]
+    return [_tool("unshare") or "unshare", "--mount", "--propagation", "private", "--", _tool("sh") or "sh", "-c",
+            _STAGE, "egur-stage", str(len(hidden)), *hidden, *switch, *bwrap_argv(command, seccomp_fd, staged)]
 
 
 @functools.cache
@@ -103,7 +137,7 @@ def bwrap_problem() -> str | None:
         return f"kernel namespaces are Linux-only (this is {sys.platform})"
     if bwrap_path() is None:
         return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    probe = bwrap_argv([os.path.abspath(sys.executable), "-I", "-S", "-c", "pass"])
+    probe = launch_argv([os.path.abspath(sys.executable), "-I", "-S", "-c", "pass"], probe_uid())
     try:
         done = subprocess.run(probe, capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -112,3 +146,8 @@ def bwrap_problem() -> str | None:
         reason = done.stderr.decode(errors="replace").strip().splitlines()
         return f"bubblewrap refused to create namespaces: {reason[-1] if reason else done.returncode}"
     return None
+
+
+def probe_uid() -> int:
+    """The unprivileged uid bubblewrap runs as when we are root (the probe uses the first of the band)."""
+    return 2_000_000 if os.geteuid() == 0 else -1
