@@ -33,6 +33,7 @@ log = logging.getLogger("egur.llm")
 SIMULATED_BASE_URL = "http://simulated.local/v1"
 NO_KEY = "no-key"  # local servers need no key, but the SDK insists on one
 EMBED_BATCH = 128
+MAX_PROMPT_CHARS = 4_000_000  # ~1M tokens: above any context window; a bigger request is a bug or an attack
 
 __all__ = ["LLMClient"]
 
@@ -144,14 +145,19 @@ class LLMClient:
         ep = self.endpoint_config(spec.endpoint)
         sdk = self.sdk(spec.endpoint)
         params = apply_quirks(params, self.model_quirks.get((spec.endpoint, spec.model), set()))
-        start = time.perf_counter()
+        start, deadline = time.perf_counter(), ep.call_deadline()
         try:
+            _refuse_oversized(messages, ep.name)
             async with self._state().sem:
-                completion = await sdk.chat.completions.create(**params)
+                async with asyncio.timeout(deadline):  # the whole call, not only the gap between bytes
+                    completion = await sdk.chat.completions.create(**params)
             texts, reasons = self._choices(completion)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an LLMError and a record
             if isinstance(exc, LLMError):
                 err = exc
+            elif isinstance(exc, TimeoutError):
+                err = LLMError("timeout", f"no complete reply within {deadline:g}s from endpoint {ep.name!r} (it "
+                               "stalled or sent too slowly); the call was abandoned", endpoint=ep.name, model=spec.model)
             elif isinstance(exc, openai.OpenAIError | ValueError | TypeError | AttributeError):
                 err = to_llm_error(exc, ep, spec.model)
             else:
@@ -294,3 +300,10 @@ class LLMClient:
                 await sdk.close()
             except Exception:  # closing is best effort (e.g. the loop is going away)
                 log.debug("closing an SDK client failed", exc_info=True)
+
+
+def _refuse_oversized(messages: list[dict], endpoint: str) -> None:
+    size = sum(len(str(m.get("content") or "")) for m in messages)
+    if size > MAX_PROMPT_CHARS:
+        raise LLMError("bad_request", f"prompt of {size:,} characters is over the limit of {MAX_PROMPT_CHARS:,}; "
+                       "it was not sent", endpoint=endpoint)

@@ -33,7 +33,14 @@ class EndpointConfig(BaseModel):
     simulated: bool = False
     timeout_s: float = 60.0
     max_retries: int = 4
+    deadline_s: float | None = Field(None, gt=0, description="longest one call may take, retries included "
+                                     "(default: timeout_s x (max_retries + 1))")
     structured_mode: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+
+    def call_deadline(self) -> float:
+        """A total bound on one call: the SDK's timeout only limits the gap between bytes, so a server
+        trickling one byte a second would otherwise hold a call for ever."""
+        return self.deadline_s or self.timeout_s * (self.max_retries + 1)
 
 
 class ModelSpec(BaseModel):

@@ -7,14 +7,16 @@ characters and the usage is flagged ``estimated`` so charts can say so.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-CHARS_PER_TOKEN = 4.0
-# Per-message overhead of the chat format (role markers etc.), as OpenAI's tokenizer notes describe.
-MESSAGE_OVERHEAD_TOKENS = 4
+from egur_core.strategy.tokens import (  # noqa: F401  (re-exported)
+    CHARS_PER_TOKEN,
+    MESSAGE_OVERHEAD_TOKENS,
+    estimate_prompt_tokens,
+    estimate_tokens,
+)
 
 # USD per 1M tokens (input, output): public list prices at the time of writing. Only used to fill in
 # prices a user did not configure (e.g. ``OPENAI_API_KEY`` + ``EGUR_MODEL=gpt-4o``); a config file
@@ -61,19 +63,6 @@ def sum_usage(usages: Iterable[Usage]) -> Usage:
     return total
 
 
-def estimate_tokens(text: str) -> int:
-    """~4 characters per token: the usual rule of thumb for English and code with BPE tokenizers."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def estimate_prompt_tokens(messages: list[dict]) -> int:
-    total = 0
-    for m in messages:
-        content = m.get("content") or ""
-        if isinstance(content, list):  # multi-part content: count the text parts
-            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        total += estimate_tokens(str(content)) + MESSAGE_OVERHEAD_TOKENS
-    return total
 
 
 def price_cost(price_in: float, price_out: float, usage: Usage) -> float:

@@ -14,11 +14,14 @@ from egur_core.runtime.budget import BudgetExceeded, Meter, StepFailed
 from egur_core.runtime.trace import StepTrace, clip
 from egur_core.strategy.model import AgentStep, LLMStep, SelectStep, Step, ToolStep, VerifyStep, VoteStep
 from egur_core.strategy.templates import MissingVariable, format_value, render
+from egur_core.strategy.tokens import estimate_prompt_tokens
 
 if TYPE_CHECKING:
     from egur_core.runtime.engine import Runtime
 
 EXECUTOR_ROLE = "executor"
+MAX_VOTE_SAMPLES = 256
+MAX_VOTE_CHARS = 50_000  # of each sample, from its end (where the answer is)
 
 
 @dataclass
@@ -57,12 +60,13 @@ async def run_step(step: Step, env: dict[str, Any], ctx: StepContext, iteration:
         raise StepFailed(step.id, f"step '{step.id}' failed: {exc}") from exc
     finally:
         entry.latency_s = round(time.perf_counter() - began, 4)
+    ctx.meter.add_trace(len(entry.input) + len(entry.output))
 
 
 async def _chat(ctx: StepContext, entry: StepTrace, messages: list[dict], *, alias: str, temperature: float,
                 top_p: float, max_tokens: int, n: int) -> list[str]:
     ctx.meter.reserve_calls(n)
-    max_tokens = max(1, min(max_tokens, ctx.meter.remaining_tokens()))
+    max_tokens = ctx.meter.fit_call(estimate_prompt_tokens(messages), max_tokens, n)
     async with ctx.runtime.slots:
         result = await ctx.runtime.llm.chat(
             messages, alias=alias, role=EXECUTOR_ROLE, temperature=temperature, top_p=top_p, max_tokens=max_tokens, n=n
@@ -115,8 +119,8 @@ async def _run_tool(step: ToolStep, env: dict, ctx: StepContext, entry: StepTrac
 
 async def _run_vote(step: VoteStep, env: dict, ctx: StepContext, entry: StepTrace) -> None:
     samples = env[step.from_] if step.from_ in env else _missing(step.from_)
-    samples = samples if isinstance(samples, list) else [samples]
-    answers = [extract_final_answer(str(s)) for s in samples]
+    samples = (samples if isinstance(samples, list) else [samples])[:MAX_VOTE_SAMPLES]
+    answers = [extract_final_answer(str(s)[-MAX_VOTE_CHARS:]) for s in samples]
     counts = Counter(normalise_for_vote(a) for a in answers if a)
     if not counts:
         env[step.out] = ""

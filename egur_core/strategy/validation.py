@@ -11,8 +11,16 @@ import json
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from egur_core.strategy.limits import (
+    MAX_JSON_CHARS,
+    MAX_NESTING,
+    MAX_STEPS,
+    MAX_TEMPLATE_CHARS,
+    ValidationIssue,
+    size_issues,
+)
 from egur_core.strategy.model import (
     PROBLEM_VAR,
     STEP_KINDS,
@@ -32,14 +40,6 @@ from egur_core.strategy.templates import template_references
 
 _STEP: TypeAdapter = TypeAdapter(Step)
 NO_ANSWER = "no 'answer' step at the top level: nothing would be returned"
-
-
-class ValidationIssue(BaseModel):
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
 
 
 class StrategyInvalid(ValueError):
@@ -72,12 +72,18 @@ def validate_strategy(
     if isinstance(data, Strategy):
         data = data.to_json_dict()
     if isinstance(data, str):
+        if len(data) > MAX_JSON_CHARS:
+            return None, [ValidationIssue(path="$", message=f"strategy JSON of {len(data):,} characters is over "
+                                                             f"the limit of {MAX_JSON_CHARS:,}")]
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
             return None, [ValidationIssue(path="$", message=f"not valid JSON: {exc.msg} at line {exc.lineno}")]
     if not isinstance(data, dict):
         return None, [ValidationIssue(path="$", message="a strategy must be a JSON object")]
+    oversized = size_issues(data)
+    if oversized:
+        return None, oversized
     try:
         strategy = Strategy.model_validate(data)
     except ValidationError as exc:
@@ -259,4 +265,5 @@ def _input_var_fields(step: Step) -> list[str]:
     return ["if"] if isinstance(step, BranchStep) else ["from"]
 
 
-__all__ = ["ValidationIssue", "StrategyInvalid", "parse_strategy", "validate_strategy", "step_reads"]
+__all__ = ["ValidationIssue", "StrategyInvalid", "parse_strategy", "validate_strategy", "step_reads", "size_issues",
+           "MAX_STEPS", "MAX_NESTING", "MAX_TEMPLATE_CHARS"]

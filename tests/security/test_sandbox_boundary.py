@@ -21,7 +21,8 @@ from tests.security.conftest import accepted_anything
 
 pytestmark = pytest.mark.timeout(120)
 
-READ = "try:\n    print(open({path!r}, 'rb').read()[:4000])\nexcept OSError as exc:\n    print('refused', type(exc).__name__)\n"
+READ = ("try:\n    print(open({path!r}, 'rb').read()[:4000])\n"
+        "except OSError as exc:\n    print('refused', type(exc).__name__)\n")
 
 
 def _read(path: Path) -> str:
@@ -60,7 +61,8 @@ def test_a_world_readable_file_in_the_host_tmp_is_not_visible(world_writable_dir
 
 def test_a_ctypes_write_to_host_tmp_and_dev_shm_lands_nowhere(planted_name):
     code = ("import ctypes\nlibc = ctypes.CDLL(None)\n"
-            f"for folder in (b'/tmp/', b'/dev/shm/'):\n    fd = libc.open(folder + {planted_name.encode()!r}, 0o101, 0o644)\n"
+            f"for folder in (b'/tmp/', b'/dev/shm/'):\n"
+            f"    fd = libc.open(folder + {planted_name.encode()!r}, 0o101, 0o644)\n"
             "    print(fd, libc.write(fd, b'planted', 7) if fd >= 0 else -1)\n")
     run_python(code)
     assert not Path("/tmp", planted_name).exists()
