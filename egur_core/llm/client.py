@@ -157,7 +157,8 @@ class LLMClient:
                 err = exc
             elif isinstance(exc, TimeoutError):
                 err = LLMError("timeout", f"no complete reply within {deadline:g}s from endpoint {ep.name!r} (it "
-                               "stalled or sent too slowly); the call was abandoned", endpoint=ep.name, model=spec.model)
+                               "stalled or sent too slowly); the call was abandoned", endpoint=ep.name,
+                               model=spec.model)
             elif isinstance(exc, openai.OpenAIError | ValueError | TypeError | AttributeError):
                 err = to_llm_error(exc, ep, spec.model)
             else:

@@ -5,10 +5,9 @@ import time
 
 import pytest
 
-from egur_core.strategy.tokens import estimate_prompt_tokens
-
 from egur_core.runtime.engine import Runtime
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.tokens import estimate_prompt_tokens
 
 
 def make(*steps, budget=None) -> Strategy:

@@ -33,7 +33,8 @@ def _execute(strategy: Strategy, **runtime_options) -> tuple:
     async def go():
         client = build_client(simulated_settings())
         try:
-            return await Runtime(client, build_tools(), **runtime_options).execute(strategy, "1 + 1 = ?\nThe answer is 2")
+            runtime = Runtime(client, build_tools(), **runtime_options)
+            return await runtime.execute(strategy, "1 + 1 = ?\nThe answer is 2")
         finally:
             await client.aclose()
 
