@@ -183,6 +183,15 @@ class Proposal(_Record):
     note: str = ""
 
 
+class ProblemOps(_Record):
+    """What became of one problem's Consolidator ops (see ``MemoryStore.apply_problem_ops``)."""
+
+    applied: list[int] = Field(default_factory=list, description="op ids in the audit log")
+    proposed: list[int] = Field(default_factory=list, description="proposal ids in the review queue")
+    dropped: list[str] = Field(default_factory=list, description="ops refused, with the reason")
+    already_done: bool = Field(False, description="a resumed run found them applied before the restart")
+
+
 class ImportResult(_Record):
     batch_id: str
     mode: Literal["replace", "merge"]

@@ -1,6 +1,6 @@
-"""The review queue (Consolidator proposals a person approves) and bulk pruning.
+"""The review queue (Consolidator proposals a person approves), one problem's ops applied once, bulk pruning.
 
-Both end in ordinary logged ops, so everything they do shows in the audit log and can be undone.
+All end in ordinary logged ops, so everything they do shows in the audit log and can be undone.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 
 from egur_core.memory.curation import CurationMixin, parse_op
 from egur_core.memory.ops import DeleteEntry, DeleteNote, MemoryOp
-from egur_core.memory.records import MemoryOpError, Proposal, PruneRule, dumps, utcnow
+from egur_core.memory.records import MemoryOpError, ProblemOps, Proposal, PruneRule, dumps, utcnow
 
 
 class ReviewMixin(CurationMixin):
@@ -32,6 +32,38 @@ class ReviewMixin(CurationMixin):
                     [pid, utcnow(), run_id, idx, dumps(op.model_dump(mode="json"))])
                 ids.append(pid)
         return ids
+
+    def apply_problem_ops(self, ops: Sequence[MemoryOp | dict], run_id: str, idx: int, *, review: bool = False,
+                          actor: str = "consolidator") -> ProblemOps:
+        """Apply (or, with ``review``, queue) one problem's ops exactly once, in one transaction.
+
+        A run killed after this commit but before the problem was finished redoes the problem on resume;
+        its ops are then found already logged for ``(run_id, idx)`` and nothing is applied twice. An op
+        the store refuses (a pinned item, an id gone meanwhile, an invalid strategy) is dropped with its
+        reason; the others still apply."""
+        parsed = [parse_op(op) for op in ops]
+        outcome = ProblemOps()
+        with self._tx():
+            if self._problem_ops_done(run_id, idx, review, actor):
+                outcome.already_done = True
+                return outcome
+            if review:
+                outcome.proposed = self.propose(parsed, run_id, idx)
+                return outcome
+            batch_id = f"batch-{uuid.uuid4().hex[:12]}" if len(parsed) > 1 else None
+            for op in parsed:
+                try:  # a refusal is raised before the op writes anything, so the transaction stays whole
+                    outcome.applied.append(self._apply_one(op, actor, run_id, idx, batch_id))
+                except MemoryOpError as exc:
+                    outcome.dropped.append(f"{op.op}: {exc}")
+            self._enforce_caps(run_id, idx)
+        return outcome
+
+    def _problem_ops_done(self, run_id: str, idx: int, review: bool, actor: str) -> bool:
+        if review:
+            return bool(self._scalar("SELECT count(*) FROM proposals WHERE run_id = ? AND idx = ?", [run_id, idx]))
+        return bool(self._scalar("SELECT count(*) FROM memory_ops WHERE actor = ? AND run_id = ? AND idx = ? "
+                                 "AND undo_of IS NULL", [actor, run_id, idx]))
 
     def pending_proposals(self) -> list[Proposal]:
         return self.proposals(status="pending")
