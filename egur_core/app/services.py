@@ -16,6 +16,7 @@ from egur_core.memory.database import MemoryFile
 from egur_core.memory.embedding import local_embedding
 from egur_core.sim import SimulatedTransport, simulator_fingerprint
 from egur_core.tools.registry import ToolRegistry, default_registry
+from egur_core.tools.sandbox import allow_unsafe_sandbox, sandbox_notice  # noqa: F401  (for the CLI and pages)
 
 DEFAULT_DB = "egur.duckdb"
 

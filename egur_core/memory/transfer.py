@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -137,9 +138,10 @@ def write_export(data: MemoryExport, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "json":
         text = json.dumps(data.model_dump(mode="json", by_alias=True), indent=1, sort_keys=True, ensure_ascii=False)
-        path.write_text(text + "\n")
+        with private_file(path) as handle:
+            handle.write((text + "\n").encode("utf-8", errors="surrogatepass"))
         return path
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+    with private_file(path) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(zipfile.ZipInfo("manifest.json", _ZIP_TIME), dumps({"format": FORMAT, "version": VERSION}))
         for section in SECTIONS:
             rows = [_flatten(section, row.model_dump(by_alias=True)) for row in getattr(data, section)]
@@ -147,6 +149,13 @@ def write_export(data: MemoryExport, path: str | Path) -> Path:
             pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema(section)), buf)
             zf.writestr(zipfile.ZipInfo(f"{section}.parquet", _ZIP_TIME), buf.getvalue())
     return path
+
+
+def private_file(path: Path) -> BinaryIO:
+    """Open ``path`` for writing, owner-only (0600): an export holds the memory's notes and strategies."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode on open: tighten it too
+    return os.fdopen(fd, "wb")
 
 
 def _format_of(path: Path) -> Literal["json", "zip"]:
