@@ -27,6 +27,7 @@ from egur_core.llm.errors import OPENAI_BASE_URL, LLMError, apply_quirks, is_n_c
 from egur_core.llm.pricing import Usage, estimate_prompt_tokens, estimate_tokens, price_cost
 from egur_core.llm.results import CallRecord, ChatResult, Sampling, merge_results
 from egur_core.llm.structured import StructuredResult, negotiate, probe_endpoint
+from egur_core.strategy.text import clean_text
 
 log = logging.getLogger("egur.llm")
 
@@ -190,7 +191,7 @@ class LLMClient:
         choices = sorted(completion.choices or [], key=lambda c: getattr(c, "index", 0) or 0)
         if not choices:
             raise LLMError("bad_reply", "the endpoint returned no choices")
-        texts = [(c.message.content if c.message is not None else None) or "" for c in choices]
+        texts = [clean_text((c.message.content if c.message is not None else None) or "") for c in choices]
         return texts, [c.finish_reason or "stop" for c in choices]
 
     @staticmethod

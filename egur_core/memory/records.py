@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from egur_core.strategy.model import Strategy
 from egur_core.strategy.roles import ROLES
+from egur_core.strategy.text import clean_text
 
 ProposalStatus = Literal["pending", "approved", "rejected"]
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "stopped", "failed")
@@ -37,7 +38,7 @@ def utcnow() -> datetime:
 
 def dumps(value: Any) -> str:
     """Compact, deterministic JSON for JSON columns (sorted keys so snapshots compare as text)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return clean_text(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str))
 
 
 class _Record(BaseModel):

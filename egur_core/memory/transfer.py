@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from egur_core.memory.curation import SNAPSHOT_DEFAULTS, TABLES
 from egur_core.memory.records import MemoryImportError, dumps
+from egur_core.strategy.text import clean_json
 from egur_core.strategy.validation import validate_strategy
 
 FORMAT, VERSION = "egur-memory", 1
@@ -193,7 +194,7 @@ def read_export(path: str | Path) -> MemoryExport:
     path = Path(path)
     if not path.is_file():
         raise MemoryImportError(f"cannot import {path}: no such file")
-    raw = _read_json(path) if _format_of(path) == "json" else _read_zip(path)
+    raw = clean_json(_read_json(path) if _format_of(path) == "json" else _read_zip(path))
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise MemoryImportError(f"cannot import {path.name}: not an EGuR memory export (no \"format\": \"{FORMAT}\")")
     if raw.get("version") != VERSION:
