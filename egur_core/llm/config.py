@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,15 @@ from egur_core.llm.pricing import known_price
 from egur_core.strategy.roles import ROLES, Role  # noqa: F401  (Role is part of this module's API)
 
 DEFAULT_REAL_MODEL = "gpt-4o-mini"
+_USERINFO = re.compile(r"(?<=//)[^/@?#]*@")
+_SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:key|token|secret|password|passwd|sig|auth)[^=&#]*=)[^&#]*")
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with credentials hidden (``http://user:KEY@host`` and ``?api-key=...``): what may be stored or shown."""
+    if not url:
+        return url
+    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub("***@", url))
 
 
 class EndpointConfig(BaseModel):
@@ -124,6 +134,7 @@ class Settings(BaseModel):
         data = json.loads(self.model_dump_json())
         for name, ep in self.endpoints.items():
             data["endpoints"][name]["has_api_key"] = ep.api_key is not None
+            data["endpoints"][name]["base_url"] = redact_url(ep.base_url)
         return data
 
 

