@@ -201,3 +201,4 @@ class ImportResult(_Record):
     strategies: int
     history_ops: int
     op_ids: list[int]
+    warnings: list[str] = Field(default_factory=list, description="what the import will cause: caps passed")
