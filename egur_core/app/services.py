@@ -58,6 +58,14 @@ def open_memory(path: str | Path = DEFAULT_DB, wait_s: float = 30.0, max_entries
     return MemoryFile(path, wait_s=wait_s, max_entries=max_entries, max_notes=max_notes)
 
 
+def sandbox_banner(show: Callable[[str], object]) -> None:
+    """Call ``show`` (``st.error``, ``print``) with the sandbox notice when model code is not kernel-isolated:
+    the unsafe opt-in, or code steps refused on this host. Every page and the CLI show it."""
+    notice = sandbox_notice()
+    if notice:
+        show(notice)
+
+
 def role_summary(settings: Settings) -> str:
     """Which model each role uses, e.g. ``guide=sim-pro, executor=sim-mini, consolidator=sim-pro``."""
     return ", ".join(f"{role}={settings.resolve(role).model}" for role in ("guide", "executor", "consolidator"))

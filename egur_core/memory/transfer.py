@@ -14,9 +14,9 @@ nor are runs and executions (not part of memory).
 
 Import checks the file's declared sizes first (``import_limits.py``), then validates the *whole* file
 before touching the store (marker, integer version, every row's schema and field lengths, every
-strategy and its hash, references) and refuses a bad file with :class:`MemoryImportError`. The import itself is logged as
-ops by actor ``"import"`` in one batch (``store.undo_batch(result.batch_id)`` reverts it). Those
-import ops are left out of exports, so export -> import into an empty store -> export is identical.
+strategy and its hash, references) and refuses a bad file with :class:`MemoryImportError`. The
+import is logged as ops by actor ``"import"`` in one batch (``store.undo_batch(result.batch_id)``
+reverts it), left out of exports: export -> import into an empty store -> export is identical.
 
 ``mode="replace"`` swaps the store's library and notes for the file's, ids preserved; the file's op
 history is kept with its op ids when the store's log is empty, else renumbered after it.

@@ -171,3 +171,14 @@ def test_the_unsafe_opt_in_runs_code_and_says_so():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     answer, notice = done.stdout.splitlines()[:2]
     assert answer == "42" and notice.startswith("UNSAFE MODE")
+
+
+@pytest.mark.parametrize(("flag", "banner"), [([], "warning: code steps are refused"),
+                                              (["--unsafe-sandbox"], "warning: UNSAFE MODE")])
+def test_the_cli_says_when_model_code_is_not_kernel_isolated(flag, banner):
+    env = {**os.environ, "EGUR_BWRAP": "/nonexistent/bwrap", "EGUR_UNSAFE_SANDBOX": ""}
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "egur_core.cli", *flag, "strategy", "validate",
+                           "data/strategies/chain_of_thought.json"], capture_output=True, text=True, env=env,
+                          cwd=root, timeout=120)
+    assert done.returncode == 0 and done.stderr.startswith(banner)
