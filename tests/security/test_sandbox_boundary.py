@@ -182,3 +182,14 @@ def test_the_cli_says_when_model_code_is_not_kernel_isolated(flag, banner):
                            "data/strategies/chain_of_thought.json"], capture_output=True, text=True, env=env,
                           cwd=root, timeout=120)
     assert done.returncode == 0 and done.stderr.startswith(banner)
+
+
+def test_signals_to_every_process_reach_only_the_sandbox():
+    watcher = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        run_python("import os, signal\nos.kill(-1, signal.SIGKILL)\nos.kill(os.getppid() or 1, signal.SIGKILL)")
+        assert watcher.poll() is None  # a host process of the same user still runs
+        assert run_python("print('still fine')").output == "still fine\n"
+    finally:
+        watcher.kill()
+        watcher.wait()
