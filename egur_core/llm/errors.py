@@ -91,3 +91,14 @@ def apply_quirks(params: dict[str, Any], quirks: set[str]) -> dict[str, Any]:
         params.pop("temperature", None)
         params.pop("top_p", None)
     return params
+
+
+MAX_PROMPT_CHARS = 4_000_000  # ~1M tokens: above any context window; a bigger request is a bug or an attack
+
+
+def refuse_oversized(messages: list[dict], endpoint: str) -> None:
+    """Raise before sending a request no endpoint could take (a 20 MB prompt would otherwise go out)."""
+    size = sum(len(str(m.get("content") or "")) for m in messages)
+    if size > MAX_PROMPT_CHARS:
+        raise LLMError("bad_request", f"prompt of {size:,} characters is over the limit of {MAX_PROMPT_CHARS:,}; "
+                       "it was not sent", endpoint=endpoint)

@@ -23,87 +23,27 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from egur_core.tools import sandbox_procs
 from egur_core.tools.base import ToolResult
 from egur_core.tools.sandbox_bwrap import SCRATCH, bwrap_problem, launch_argv, python_paths
+from egur_core.tools.sandbox_io import Outcome, RunProtocol, first
+from egur_core.tools.sandbox_policy import (  # noqa: F401  (the public API lives here)
+    UNSAFE_ENV,
+    SandboxMode,
+    allow_unsafe_sandbox,
+    refusal_message,
+    sandbox_mode,
+    sandbox_notice,
+    unsafe_requested,
+)
 from egur_core.tools.sandbox_seccomp import program_fd, seccomp_program
 
 _BOOT_SOURCE = (Path(__file__).with_name("sandbox_boot.py")).read_text(encoding="utf-8")
-_STDERR_KEEP = 64_000
 _TAIL_CHARS = 2_000
 _LAYER_TAG = "EGUR_SANDBOX_LAYERS "
-UNSAFE_ENV = "EGUR_UNSAFE_SANDBOX"
-SandboxMode = Literal["kernel", "unsafe", "refused"]
-_unsafe_allowed = {"flag": False}
-
-
-def allow_unsafe_sandbox(allowed: bool = True) -> None:
-    """The user's explicit opt-in (``egur --unsafe-sandbox``), same as setting ``EGUR_UNSAFE_SANDBOX=1``."""
-    _unsafe_allowed["flag"] = allowed
-
-
-def unsafe_requested() -> bool:
-    return _unsafe_allowed["flag"] or os.environ.get(UNSAFE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def sandbox_mode() -> SandboxMode:
-    """``kernel`` wherever bubblewrap works; otherwise ``unsafe`` if the user opted in, else ``refused``."""
-    if bwrap_problem() is None:
-        return "kernel"
-    return "unsafe" if unsafe_requested() else "refused"
-
-
-def refusal_message() -> str:
-    return (f"code steps are refused: this host cannot isolate them ({bwrap_problem()}). Install bubblewrap, "
-            f"or run without isolation at your own risk with {UNSAFE_ENV}=1 or `egur --unsafe-sandbox`")
-
-
-def sandbox_notice() -> str | None:
-    """The banner for the CLI and every page: None when model code runs in the kernel sandbox."""
-    mode = sandbox_mode()
-    if mode == "kernel":
-        return None
-    if mode == "unsafe":
-        return (f"UNSAFE MODE: model-written code runs WITHOUT kernel isolation ({bwrap_problem()}) because "
-                f"{UNSAFE_ENV} / --unsafe-sandbox is set; it can read files this user can read")
-    return refusal_message()
-
-
-@dataclass
-class _Capture:
-    """Bytes from one pipe: keeps the head (stdout) or the tail (stderr, where the exception is)."""
-
-    keep: int
-    tail: bool = False
-    data: bytearray = field(default_factory=bytearray)
-    total: int = 0
-
-    def add(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        if self.tail:
-            self.data += chunk
-            del self.data[: max(0, len(self.data) - self.keep)]
-        elif len(self.data) < self.keep:
-            self.data += chunk[: self.keep - len(self.data)]
-
-    def text(self) -> str:
-        return self.data.decode("utf-8", errors="replace")
-
-
-@dataclass
-class _Outcome:
-    returncode: int | None
-    stdout: str
-    stderr: str
-    seconds: float
-    timed_out: bool = False
-    overflow: bool = False
-
-
 @dataclass
 class _Launch:
     """How one run starts and what must be cleaned up after it."""
@@ -154,36 +94,6 @@ def _unsafe_launch(limits: dict) -> _Launch:
     return _Launch(_boot_command(cfg), scratch, scratch, False, uid=uid)
 
 
-class _Protocol(asyncio.SubprocessProtocol):
-    """Collects both pipes as data arrives (no reader tasks) and signals exit and overflow."""
-
-    def __init__(self, max_output_bytes: int) -> None:
-        self.sinks = {1: _Capture(max_output_bytes), 2: _Capture(_STDERR_KEEP, tail=True)}
-        self.limit = max_output_bytes
-        self.exited, self.overflow, self.closed = asyncio.Event(), asyncio.Event(), asyncio.Event()
-
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        sink = self.sinks[fd]
-        sink.add(data)
-        if sink.total > self.limit:
-            self.overflow.set()
-
-    def process_exited(self) -> None:
-        self.exited.set()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed.set()
-
-
-async def _first(events: list[asyncio.Event], timeout: float) -> bool:
-    """Wait until one of ``events`` is set; False on timeout."""
-    tasks = [asyncio.create_task(e.wait()) for e in events]
-    done, pending = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    return bool(done)
-
-
 def _kill(launch: _Launch, pid: int) -> None:
     """Kernel mode: SIGKILL bubblewrap's group; its pid namespace takes every descendant with it.
     Unsafe mode: sweep the session and the throw-away uid until nothing of the run is left."""
@@ -197,13 +107,13 @@ def _kill(launch: _Launch, pid: int) -> None:
 
 
 async def _execute(code: str, *, mode: SandboxMode, timeout: float, memory_mb: int, max_output_bytes: int,
-                   report_layers: bool = False) -> _Outcome:
+                   report_layers: bool = False) -> Outcome:
     limits = _limits(timeout, memory_mb, report_layers)
     launch = _kernel_launch(limits) if mode == "kernel" else _unsafe_launch(limits)
     start, transport, killed = time.monotonic(), None, False
     try:
         transport, proto = await asyncio.get_running_loop().subprocess_exec(
-            lambda: _Protocol(max_output_bytes), *launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            lambda: RunProtocol(max_output_bytes), *launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, cwd=launch.cwd, env=_child_env(launch.scratch), start_new_session=True,
             pass_fds=launch.pass_fds)
         for fd in launch.own_fds:
@@ -212,12 +122,12 @@ async def _execute(code: str, *, mode: SandboxMode, timeout: float, memory_mb: i
         stdin = transport.get_pipe_transport(0)
         stdin.write(code.encode("utf-8", errors="surrogatepass"))
         stdin.close()
-        finished = await _first([proto.exited, proto.overflow], timeout)
+        finished = await first([proto.exited, proto.overflow], timeout)
         await asyncio.to_thread(_kill, launch, transport.get_pid())  # finished or not: nothing may outlive it
         killed = True
-        await _first([proto.exited], 5.0)
-        await _first([proto.closed], 2.0)
-        return _Outcome(transport.get_returncode(), proto.sinks[1].text(), proto.sinks[2].text(),
+        await first([proto.exited], 5.0)
+        await first([proto.closed], 2.0)
+        return Outcome(transport.get_returncode(), proto.sinks[1].text(), proto.sinks[2].text(),
                         time.monotonic() - start, timed_out=not finished, overflow=proto.overflow.is_set())
     finally:
         for fd in launch.own_fds:
@@ -237,7 +147,7 @@ def _last_exception_line(stderr: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _explain(o: _Outcome, timeout: float, memory_mb: int, max_output_bytes: int) -> str | None:
+def _explain(o: Outcome, timeout: float, memory_mb: int, max_output_bytes: int) -> str | None:
     """Turn how the process ended into one clear sentence (None when it simply succeeded)."""
     if o.timed_out:
         return f"timed out after {timeout:.1f} s"
@@ -260,7 +170,7 @@ def _explain(o: _Outcome, timeout: float, memory_mb: int, max_output_bytes: int)
     return last or f"exited with status {o.returncode}"
 
 
-def _to_result(o: _Outcome, timeout: float, memory_mb: int, max_output_bytes: int) -> ToolResult:
+def _to_result(o: Outcome, timeout: float, memory_mb: int, max_output_bytes: int) -> ToolResult:
     error = _explain(o, timeout, memory_mb, max_output_bytes)
     output = o.stdout
     if error and o.stderr.strip() and not o.timed_out:
