@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import os
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from egur_core.tools import sandbox_procs
 from egur_core.tools.base import ToolResult
+from egur_core.tools.sandbox_boot import decode_config, encode_config
 from egur_core.tools.sandbox_bwrap import SCRATCH, bwrap_problem, launch_argv, python_paths
 from egur_core.tools.sandbox_io import Outcome, RunProtocol, first
 from egur_core.tools.sandbox_policy import (  # noqa: F401  (the public API lives here)
@@ -66,7 +66,7 @@ def _child_env(scratch: str) -> dict[str, str]:
 
 
 def _boot_command(cfg: dict) -> list[str]:
-    return [os.path.abspath(sys.executable), "-I", "-S", "-B", "-X", "utf8", "-c", _BOOT_SOURCE, json.dumps(cfg)]
+    return [os.path.abspath(sys.executable), "-I", "-S", "-B", "-X", "utf8", "-c", _BOOT_SOURCE, encode_config(cfg)]
 
 
 def _limits(timeout: float, memory_mb: int, report_layers: bool) -> dict:
@@ -240,8 +240,8 @@ def isolation_layers() -> dict[str, str]:
     async def probe() -> dict[str, str]:
         o = await _execute("pass", mode=mode, timeout=10.0, memory_mb=256, max_output_bytes=10_000,
                            report_layers=True)
-        line = next((x for x in o.stderr.splitlines() if x.startswith(_LAYER_TAG)), _LAYER_TAG + "{}")
-        return json.loads(line[len(_LAYER_TAG):])
+        line = next((x for x in o.stderr.splitlines() if x.startswith(_LAYER_TAG)), _LAYER_TAG)
+        return decode_config(line[len(_LAYER_TAG):])
 
     seen = _run_sync(probe)
     host = {"audit_hook": "on", "rlimits": "address space, CPU, file size, files, processes, core"}

@@ -1,7 +1,10 @@
 """Child-side bootstrap of the Python sandbox; the first code the sandbox interpreter runs.
 
-The host starts ``python -I -S -B -X utf8 -c <this file's source> <json config>`` and writes the
-model's program on stdin. Everything here happens *before* that program runs, so it cannot skip it.
+The host starts ``python -I -S -B -X utf8 -c <this file's source> <config>`` and writes the model's
+program on stdin. Everything here happens *before* that program runs, so it cannot skip it. It
+imports only modules the interpreter has loaded anyway or that are built in (no json, traceback,
+signal: under load each was tens of milliseconds of every python step's start-up); the config is
+``key=value`` pairs separated by US characters (lists by RS), see ``encode_config``.
 
 In ``kernel`` mode the boundary is already in place (bubblewrap's namespaces, seccomp, no
 capabilities; see ``sandbox_bwrap.py``); this adds resource limits (address space, CPU seconds,
@@ -14,14 +17,12 @@ from inside: a network namespace, and a drop from root to a throw-away uid witho
 It must stay self-contained (standard library only): it is not imported, only read as text.
 """
 
+import _signal
 import builtins
 import ctypes
-import json
 import os
 import resource
-import signal
 import sys
-import traceback
 import types
 
 _NET_MSG = "network access is blocked in the sandbox"
@@ -30,6 +31,20 @@ _WRITE_MSG = "writing outside the scratch directory is blocked in the sandbox"
 _CLONE_NEWNET, _CLONE_NEWUSER = 0x40000000, 0x10000000
 _PR_SET_KEEPCAPS, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 8, 24, 38
 _CAP_DAC_READ_SEARCH = 2
+FIELD, ITEM = "\x1f", "\x1e"
+
+
+def encode_config(cfg: dict) -> str:
+    """The host's half (it reads this file's source to call it): lists by RS, booleans as 1/0."""
+    def flat(value) -> str:
+        if isinstance(value, list | tuple):
+            return ITEM.join(map(str, value))
+        return str(int(value)) if isinstance(value, bool) else str(value)
+    return FIELD.join(f"{key}={flat(value)}" for key, value in cfg.items())
+
+
+def decode_config(text: str) -> dict:
+    return dict(item.split("=", 1) for item in text.split(FIELD) if item)
 
 
 def _libc():
@@ -48,14 +63,14 @@ def _isolate_network() -> str:
 
 def _set_limits(cfg: dict) -> None:
     """Kernel-enforced ceilings; SIGXFSZ ignored so an oversized write fails with an error instead."""
-    for name, value in (("RLIMIT_AS", cfg["memory_bytes"]), ("RLIMIT_CPU", cfg["cpu_seconds"]),
-                        ("RLIMIT_FSIZE", cfg["fsize_bytes"]), ("RLIMIT_CORE", 0),
-                        ("RLIMIT_NOFILE", cfg["nofile"]), ("RLIMIT_NPROC", cfg["nproc"])):
+    for name, key in (("RLIMIT_AS", "memory_bytes"), ("RLIMIT_CPU", "cpu_seconds"), ("RLIMIT_FSIZE", "fsize_bytes"),
+                      ("RLIMIT_CORE", None), ("RLIMIT_NOFILE", "nofile"), ("RLIMIT_NPROC", "nproc")):
+        value = int(cfg[key]) if key else 0
         try:
             resource.setrlimit(getattr(resource, name), (value, value))
         except (ValueError, OSError):
             pass
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
 
 
 class _CapHeader(ctypes.Structure):
@@ -147,20 +162,22 @@ def _make_audit_hook(scratch: str):
 
 def _observed_layers(mode: str, layers: dict) -> dict:
     """What this process can see of its own confinement (for ``isolation_layers()``)."""
-    status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+    with open("/proc/self/status") as handle:
+        status = dict(line.split(":\t", 1) for line in handle.read().splitlines() if ":\t" in line)
     return {**layers, "mode": mode, "uid": str(os.getuid()), "capabilities": status.get("CapEff", "?").strip(),
             "seccomp": status.get("Seccomp", "?").strip(), "no_new_privs": status.get("NoNewPrivs", "?").strip(),
             "root": ",".join(sorted(os.listdir("/")))}
 
 
 def _run_user_code(path: str) -> int:
-    """Run ``path`` as ``__main__``; print a traceback without this bootstrap's frame on error."""
+    """Run ``path`` as ``__main__``; print a traceback without this bootstrap's frame on error (with the
+    interpreter's own printer, which needs no ``traceback`` module)."""
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
     try:
         code = compile(source, "main.py", "exec")
     except (SyntaxError, ValueError) as exc:
-        sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
+        sys.__excepthook__(type(exc), exc.with_traceback(None), None)
         return 1
     module = types.ModuleType("__main__")
     module.__file__, module.__builtins__ = "main.py", builtins
@@ -170,14 +187,15 @@ def _run_user_code(path: str) -> int:
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - report everything the model's code raised
-        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        inner = exc.__traceback__.tb_next
+        sys.__excepthook__(type(exc), exc.with_traceback(inner), inner)
         return 1
     return 0
 
 
 def main() -> None:
-    cfg = json.loads(sys.argv[1])
-    sys.path[:0] = cfg["path"]  # -S skipped site: the installed packages the host chose to show
+    cfg = decode_config(sys.argv[1])
+    sys.path[:0] = [p for p in cfg["path"].split(ITEM) if p]  # -S skipped site: the packages the host shows
     code_file = os.path.join(cfg["scratch"], "main.py")
     with open(code_file, "wb") as handle:
         handle.write(sys.stdin.buffer.read())
@@ -186,11 +204,11 @@ def main() -> None:
         layers["network"] = _isolate_network()
     _set_limits(cfg)
     if cfg["mode"] == "unsafe":
-        layers["user"] = _drop_privileges(cfg["uid"], cfg["keep_read"])
+        layers["user"] = _drop_privileges(int(cfg["uid"]), cfg["keep_read"] == "1")
     os.chdir(cfg["scratch"])
     sys.addaudithook(_make_audit_hook(cfg["scratch"]))
-    if cfg.get("report_layers"):
-        sys.stderr.write("EGUR_SANDBOX_LAYERS " + json.dumps(_observed_layers(cfg["mode"], layers)) + "\n")
+    if cfg.get("report_layers") == "1":
+        sys.stderr.write("EGUR_SANDBOX_LAYERS " + encode_config(_observed_layers(cfg["mode"], layers)) + "\n")
     status = _run_user_code(code_file)
     sys.stdout.flush()
     sys.exit(status)
