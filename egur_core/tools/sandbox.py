@@ -28,7 +28,7 @@ from pathlib import Path
 from egur_core.tools import sandbox_procs
 from egur_core.tools.base import ToolResult
 from egur_core.tools.sandbox_boot import decode_config, encode_config
-from egur_core.tools.sandbox_bwrap import SCRATCH, bwrap_problem, launch_argv, python_paths
+from egur_core.tools.sandbox_bwrap import SCRATCH, bwrap_problem, launch_argv, process_cap_note, python_paths
 from egur_core.tools.sandbox_io import Outcome, RunProtocol, first
 from egur_core.tools.sandbox_policy import (  # noqa: F401  (the public API lives here)
     UNSAFE_ENV,
@@ -247,5 +247,6 @@ def isolation_layers() -> dict[str, str]:
     host = {"audit_hook": "on", "rlimits": "address space, CPU, file size, files, processes, core"}
     if mode == "kernel":
         host |= {"namespaces": "user, mount, pid, network, ipc, uts, cgroup", "filesystem":
-                 "interpreter read-only, scratch tmpfs", "seccomp_filter": seccomp_program()[1]}
+                 "interpreter read-only, scratch tmpfs", "seccomp_filter": seccomp_program()[1],
+                 "process_cap": process_cap_note()}
     return {**host, **seen}

@@ -114,6 +114,15 @@ def bwrap_argv(command: list[str], seccomp_fd: int | None = None, staged: dict[s
     return [*argv, "--", *command]
 
 
+def process_cap_note() -> str:
+    """Whether the per-run process cap binds here (it cannot for a sandbox mapped to host root)."""
+    if os.geteuid() != 0:
+        return "on (sandbox runs as this user)"
+    if all(_tool(t) for t in _STAGE_TOOLS):
+        return "on (sandbox runs as a throw-away uid)"
+    return f"OFF: root without {', '.join(_STAGE_TOOLS)} runs the sandbox as host uid 0, which RLIMIT_NPROC exempts"
+
+
 def launch_argv(command: list[str], uid: int, seccomp_fd: int | None = None) -> list[str]:
     """The full command line: bwrap directly (not root, or no throw-away uid), else staged as ``uid``.
 
