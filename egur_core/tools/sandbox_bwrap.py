@@ -145,7 +145,7 @@ def bwrap_problem() -> str | None:
     if not sys.platform.startswith("linux"):
         return f"kernel namespaces are Linux-only (this is {sys.platform})"
     if bwrap_path() is None:
-        return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+        return "bubblewrap (bwrap) is not installed; on Debian or Ubuntu: apt-get install bubblewrap"
     probe = launch_argv([os.path.abspath(sys.executable), "-I", "-S", "-c", "pass"], probe_uid())
     try:
         done = subprocess.run(probe, capture_output=True, timeout=30, check=False)

@@ -34,8 +34,9 @@ def sandbox_mode() -> SandboxMode:
 
 
 def refusal_message() -> str:
-    return (f"code steps are refused: this host cannot isolate them ({bwrap_problem()}). Install bubblewrap, "
-            f"or run without isolation at your own risk with {UNSAFE_ENV}=1 or `egur --unsafe-sandbox`")
+    return (f"code steps are refused: this host cannot isolate them, because {bwrap_problem()}. Install "
+            f"bubblewrap, or run them without isolation at your own risk with {UNSAFE_ENV}=1 or "
+            "`egur --unsafe-sandbox`")
 
 
 def sandbox_notice() -> str | None:
@@ -44,6 +45,6 @@ def sandbox_notice() -> str | None:
     if mode == "kernel":
         return None
     if mode == "unsafe":
-        return (f"UNSAFE MODE: model-written code runs WITHOUT kernel isolation ({bwrap_problem()}) because "
-                f"{UNSAFE_ENV} / --unsafe-sandbox is set; it can read files this user can read")
+        return (f"UNSAFE MODE: model-written code runs WITHOUT kernel isolation and can read the files this user "
+                f"can, because {UNSAFE_ENV} or --unsafe-sandbox is set and {bwrap_problem()}")
     return refusal_message()
