@@ -41,10 +41,19 @@ def _zip(path, members: dict[str, bytes], deflate: bool = True) -> None:
             zf.writestr(name, data)
 
 
+def _empty_parquet() -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"x": pa.array([], pa.int64())}), buf)
+    return buf.getvalue()
+
+
 def test_a_zip_that_inflates_far_past_the_limit_is_refused_before_it_is_inflated(store, tmp_path):
     bomb = tmp_path / "bomb.zip"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         zf.writestr("manifest.json", json.dumps({"format": "egur-memory", "version": 1}))
+        for section in SECTIONS:  # a complete export, but for one member
+            if section != "notes":
+                zf.writestr(f"{section}.parquet", _empty_parquet())
         with zf.open("notes.parquet", "w", force_zip64=True) as member:
             for _ in range(16):  # 256 MiB of zeros (4x the limit), about 1 MB on disk
                 member.write(bytes(16 * 1024 * 1024))
