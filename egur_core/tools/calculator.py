@@ -31,7 +31,7 @@ class CalculatorTool:
 
     name = "calculator"
     description = ("Evaluate arithmetic and symbolic math exactly (sympy): fractions, big integers, roots, "
-                   "factorial, binomial, gcd/lcm, primes, trig, log/exp, expand/factor/simplify/diff/integrate.")
+                   "factorial, binomial, gcd/lcm, trig, log/exp, expand/factor/simplify/diff/integrate.")
     input_format = ("One expression per line in Python syntax, e.g. '3/7 + 2**10', 'binomial(10, 3)', "
                     "'factor(x**2 - 1)'. '^' also means power; single letters are symbols. One result per line.")
 

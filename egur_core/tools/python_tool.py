@@ -26,8 +26,8 @@ class PythonTool:
 
     name = "python"
     description = (
-        "Run a Python 3 program in a sandbox and return what it prints to stdout. No network, no other "
-        "programs, files only in the current (scratch) directory, time and memory limited. "
+        "Run a Python 3 program in a sandbox and return what it prints to stdout. No network, no "
+        "subprocesses, files only in the current (scratch) directory, time and memory limited. "
         "The standard library and installed packages such as sympy are available."
     )
     input_format = "A complete Python program (optionally in a ```python fenced block); print the answer."
