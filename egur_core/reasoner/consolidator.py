@@ -34,8 +34,9 @@ class ConsolidationOutcome(UsageTotals):
 
 def consolidator_messages(problem: str, benchmark: str, candidates: list[dict], library: list[dict],
                           notes: list[dict], label_free: bool) -> list[dict]:
-    context = {"problem": problem[:3000], "benchmark": benchmark, "feedback": "label-free" if label_free else "label",
-               "candidates": candidates, "library": library, "notes": notes}
+    # what changes least comes first, so a provider's prefix cache serves as much of the prompt as it can
+    context = {"benchmark": benchmark, "feedback": "label-free" if label_free else "label", "library": library,
+               "notes": notes, "problem": problem[:3000], "candidates": candidates}
     system = (
         f"{CONSOLIDATOR_MARKER} After each problem you edit the memory so that the next strategies are more "
         "accurate and cheaper. Return delta operations only, never a rewrite:\n"

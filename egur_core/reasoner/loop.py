@@ -277,8 +277,8 @@ class EGuRLoop(Method):
             tokens_consolidator_in=cons.tokens_in, tokens_consolidator_out=cons.tokens_out,
             calls=guide.calls + sum(r.calls for r in results) + cons.calls,
             latency_s=time.perf_counter() - p.started, fallback=p.fallback,
-            tokens_cached_in=guide.tokens_cached + cons.tokens_cached,
-            tokens_reasoning=guide.tokens_reasoning + cons.tokens_reasoning,
+            tokens_cached_in=guide.tokens_cached + cons.tokens_cached + sum(r.tokens_cached for r in results),
+            tokens_reasoning=guide.tokens_reasoning + cons.tokens_reasoning + sum(r.tokens_reasoning for r in results),
             error=_problem_error(p))
         with self.memory.session() as store:
             store.finish_problem(result)

@@ -39,6 +39,8 @@ class Meter:
         self.calls = 0
         self.tokens_in = 0
         self.tokens_out = 0
+        self.tokens_cached = 0  # of tokens_in, served from the provider's prefix cache
+        self.tokens_reasoning = 0  # of tokens_out, spent thinking
         self.cost_usd = 0.0
         self.steps = 0
         self.trace_chars = 0
@@ -93,9 +95,11 @@ class Meter:
                 f"budget exceeded: the next model call may cost up to ${worst_usd:.6f} and ${self.cost_usd:.6f} "
                 f"of the ${limit:g} limit is spent, so it was not made")
 
-    def add_usage(self, tokens_in: int, tokens_out: int, cost: float) -> None:
+    def add_usage(self, tokens_in: int, tokens_out: int, cost: float, *, cached: int = 0, reasoning: int = 0) -> None:
         self.tokens_in += tokens_in
         self.tokens_out += tokens_out
+        self.tokens_cached += cached
+        self.tokens_reasoning += reasoning
         self.cost_usd += cost
         if self.tokens_in + self.tokens_out > self.budget.max_tokens:
             raise BudgetExceeded(

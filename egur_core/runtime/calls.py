@@ -74,7 +74,8 @@ async def call_model(ctx: StepContext, entry: StepTrace, messages: list[dict], *
         entry.detail["usage_estimated"] = True
     if any(reason == "length" for reason in getattr(result, "finish_reasons", [])):
         entry.detail["truncated"] = True
-    ctx.meter.add_usage(usage.prompt_tokens, usage.completion_tokens, result.cost_usd)
+    ctx.meter.add_usage(usage.prompt_tokens, usage.completion_tokens, result.cost_usd,
+                        cached=usage.cached_prompt_tokens, reasoning=usage.reasoning_tokens)
     return result
 
 

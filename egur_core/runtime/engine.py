@@ -93,6 +93,7 @@ class Runtime:
             result.error, result.failed_step = f"{type(exc).__name__}: {exc}", ctx.current_step
         result.calls, result.cost_usd = meter.calls, meter.cost_usd
         result.tokens_in, result.tokens_out = meter.tokens_in, meter.tokens_out
+        result.tokens_cached, result.tokens_reasoning = meter.tokens_cached, meter.tokens_reasoning
         result.latency_s = time.perf_counter() - started
         result.trace = trace
         _mark_failed_step(result, strategy)

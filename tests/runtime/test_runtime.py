@@ -123,10 +123,10 @@ def test_llm_max_tokens_is_clamped_so_prompt_and_answer_fit_the_remaining_budget
 
 
 def test_wall_time_budget_ends_a_slow_execution(runtime, chat):
-    chat.latency_s = 1.0
+    chat.latency_s = 10.0
     started = time.perf_counter()
     result = execute(runtime, make(LLM, ANSWER, budget={"max_seconds": 0.2}))
-    assert time.perf_counter() - started < 0.9
+    assert time.perf_counter() - started < 5.0  # the call was cancelled, not waited for
     assert not result.ok and "wall time" in result.error and result.trace[0].ok is False
 
 
@@ -169,9 +169,8 @@ def test_candidate_executions_overlap_in_time(chat, tools):
     async def five():
         return await asyncio.gather(*(runtime.execute(make(LLM, ANSWER), "p") for _ in range(5)))
 
-    started = time.perf_counter()
     asyncio.run(five())
-    assert time.perf_counter() - started < 0.6
+    assert chat.max_in_flight == 5
 
 
 def test_a_dollar_budget_stops_the_execution_before_the_call_that_could_overrun_it(runtime, chat):

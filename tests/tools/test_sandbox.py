@@ -52,7 +52,7 @@ def test_infinite_loop_is_killed_at_the_timeout_and_the_host_is_fine():
     start = time.monotonic()
     result = run_python(IDENTIFY + "while True:\n    pass\n", timeout=1.0)
     assert not result.ok and result.error == "timed out after 1.0 s"
-    assert time.monotonic() - start < 3.0
+    assert time.monotonic() - start < 1.0 + 5.0  # killed, not left running (the test's own timeout is far later)
     assert _survivors(*_identity(result.output)) == []
     assert run_python("print('still fine')").output == "still fine\n"
 
