@@ -15,6 +15,7 @@ from egur_core.llm.cache import ResponseCache
 from egur_core.memory.database import MemoryFile
 from egur_core.memory.embedding import local_embedding
 from egur_core.sim import SimulatedTransport, simulator_fingerprint
+from egur_core.strategy.roles import ROLES
 from egur_core.tools.registry import ToolRegistry, default_registry
 
 DEFAULT_DB = "egur.duckdb"
@@ -59,7 +60,7 @@ def open_memory(path: str | Path = DEFAULT_DB, wait_s: float = 30.0, max_entries
 
 def role_summary(settings: Settings) -> str:
     """Which model each role uses, e.g. ``guide=sim-pro, executor=sim-mini, consolidator=sim-pro``."""
-    return ", ".join(f"{role}={settings.resolve(role).model}" for role in ("guide", "executor", "consolidator"))
+    return ", ".join(f"{role}={settings.resolve(role).model}" for role in ROLES)
 
 
 def describe_models(settings: Settings) -> str:

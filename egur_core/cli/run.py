@@ -15,6 +15,7 @@ from egur_core.evals.datasets.registry import benchmark_names, workload
 from egur_core.evals.run_records import run_report, summarise
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
+from egur_core.strategy.roles import ROLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -115,6 +116,6 @@ def _print_summary(report: dict) -> None:
         ["exploited / explored", f"{s['exploited']} / {s['problems'] - s['exploited']}"],
         ["cost total $", f"{s['cost_usd']:.5f}"],
         ["cost per problem $", f"{s['cost_per_problem']:.5f}"],
-        *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ("guide", "executor", "consolidator")],
-        *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ("guide", "executor", "consolidator")],
+        *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ROLES],
+        *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ROLES],
     ])

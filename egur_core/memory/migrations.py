@@ -133,6 +133,16 @@ def m006_baseline_memory(con: duckdb.DuckDBPyConnection, dim: int) -> None:
     Kept as a no-op so version numbers never move."""
 
 
+@migration
+def m007_judge_role(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    """The judge role (an LLM grading answers of a dataset scored by a rubric) has its own cost columns."""
+    _run(con, """
+    ALTER TABLE problems ADD COLUMN cost_judge DOUBLE DEFAULT 0;
+    ALTER TABLE problems ADD COLUMN tokens_judge_in BIGINT DEFAULT 0;
+    ALTER TABLE problems ADD COLUMN tokens_judge_out BIGINT DEFAULT 0
+    """)
+
+
 def entry_embedding_text(signature: str, example: str | None) -> str:
     """What a library entry is embedded as: its signature, plus the example problem when known."""
     return f"{signature}\n{example}" if example else signature

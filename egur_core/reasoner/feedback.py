@@ -9,10 +9,10 @@ or from agreement, never from the label.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from egur_core.reasoner.selection import vote_key
-from egur_core.reasoner.task import Grader, Task, Verifier
+from egur_core.reasoner.task import Grader, GradingUsage, Task, Verifier
 from egur_core.runtime.trace import ExecutionResult
 
 
@@ -26,6 +26,8 @@ class Judgement:
     """The gold answer, revealed for the record only now."""
     feedback: list[bool | None]
     """Per candidate, what the Consolidator and the library statistics are told."""
+    grading: GradingUsage = field(default_factory=GradingUsage)
+    """What the grader's own model calls cost (an LLM judge): recorded as the ``judge`` role, apart."""
 
 
 def judge(task: Task, results: Sequence[ExecutionResult], chosen: int | None, *, grader: Grader | None,
@@ -37,7 +39,8 @@ def judge(task: Task, results: Sequence[ExecutionResult], chosen: int | None, *,
         feedback = label_free_feedback(task.text, results, chosen, verifier)
     else:
         feedback = [grader.grade(task, r.answer or "") if r.ok else False for r in results]
-    return Judgement(correct=correct, gold=grader.gold(task) if grader is not None else None, feedback=feedback)
+    return Judgement(correct=correct, gold=grader.gold(task) if grader is not None else None, feedback=feedback,
+                     grading=grader.usage(task) if grader is not None else GradingUsage())
 
 
 def label_free_feedback(problem_text: str, results: Sequence[ExecutionResult], chosen: int | None,

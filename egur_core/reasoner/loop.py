@@ -218,6 +218,8 @@ class EGuRLoop(Method):
             tokens_guide_in=guide.tokens_in, tokens_guide_out=guide.tokens_out,
             tokens_executor_in=executor_in, tokens_executor_out=executor_out,
             tokens_consolidator_in=cons.tokens_in, tokens_consolidator_out=cons.tokens_out,
+            cost_judge=p.judgement.grading.cost_usd, tokens_judge_in=p.judgement.grading.tokens_in,
+            tokens_judge_out=p.judgement.grading.tokens_out,
             calls=guide.calls + sum(r.calls for r in results) + cons.calls,
             latency_s=time.perf_counter() - p.started, error=guide.error if not results else None)
         with self.memory.session() as store:

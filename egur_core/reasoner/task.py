@@ -40,6 +40,20 @@ class Grader(Protocol):
         """The gold answer, for the record once the problem is finished; None when the task has none."""
         ...
 
+    def usage(self, task: Task) -> GradingUsage:
+        """What grading this task has cost so far: zero for a rule, the calls of an LLM judge (role ``judge``),
+        recorded apart from the method's own cost."""
+        ...
+
+
+class GradingUsage(BaseModel):
+    """The model calls a grader made for one task (an LLM judge); zero for a rule."""
+
+    cost_usd: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+
 
 @dataclass(frozen=True)
 class Workload:

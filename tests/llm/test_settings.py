@@ -101,9 +101,18 @@ def test_inconsistent_file_names_the_problem(in_tmp: Path):
 
 
 def test_resolve_unknown_alias_lists_the_known_ones():
-    with pytest.raises(KeyError, match="known: consolidator, executor, guide, large, small"):
+    with pytest.raises(KeyError, match="known: consolidator, executor, guide, judge, large, small"):
         simulated_settings().resolve("medium")
-    assert simulated_settings().known_aliases() == {"small", "large", "guide", "executor", "consolidator"}
+    assert simulated_settings().known_aliases() == {"small", "large", "guide", "executor", "consolidator", "judge"}
+
+
+def test_a_settings_file_without_a_judge_grades_with_the_consolidators_model(tmp_path):
+    path = tmp_path / "egur.toml"
+    path.write_text('[endpoints.default]\nbase_url = "http://127.0.0.1:1/v1"\n'
+                    '[models.big]\nmodel = "big-model"\n[models.tiny]\nmodel = "tiny-model"\n'
+                    '[roles]\nguide = "big"\nexecutor = "tiny"\nconsolidator = "big"\n')
+    settings = load_settings(path, env={})
+    assert settings.roles["judge"] == "big" and settings.resolve("judge").model == "big-model"
 
 
 def _real_settings_with_key() -> Settings:

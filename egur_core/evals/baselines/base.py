@@ -24,7 +24,7 @@ from egur_core.evals.datasets.base import data_dir
 from egur_core.memory.records import ExecutionRecord, ProblemResult
 from egur_core.reasoner.method import Method, ProblemOutcome
 from egur_core.reasoner.role_calls import UsageTotals
-from egur_core.reasoner.task import Task, Workload
+from egur_core.reasoner.task import GradingUsage, Task, Workload
 from egur_core.runtime.trace import ExecutionResult
 from egur_core.strategy.model import Strategy
 from egur_core.strategy.validation import validate_strategy
@@ -132,10 +132,14 @@ class Baseline(Method):
         correct = (grader.grade(task, answer) if answer is not None else False) if grader is not None else None
         learned = await self.learn(task, attempt, None if config.label_free else correct, config, run_id, idx)
         gold = grader.gold(task) if grader is not None else None
-        return self._record(run_id, idx, task, attempt, correct, gold, learned, time.perf_counter() - started)
+        graded = grader.usage(task) if grader is not None else GradingUsage()
+        return self._record(run_id, idx, task, attempt, (correct, gold, graded), learned,
+                            time.perf_counter() - started)
 
-    def _record(self, run_id: str, idx: int, task: Task, attempt: Attempt, correct: bool | None, gold: str | None,
-                learned: UsageTotals, latency_s: float) -> ProblemOutcome:
+    def _record(self, run_id: str, idx: int, task: Task, attempt: Attempt,
+                grading: tuple[bool | None, str | None, GradingUsage], learned: UsageTotals,
+                latency_s: float) -> ProblemOutcome:
+        correct, gold, graded = grading
         r = attempt.result
         answer = r.answer if r.ok else None
         with self.memory.session() as store:
@@ -149,6 +153,7 @@ class Baseline(Method):
                 chosen_strategy_hash=attempt.strategy.hash, cost_executor=r.cost_usd,
                 cost_consolidator=learned.cost_usd, tokens_executor_in=r.tokens_in, tokens_executor_out=r.tokens_out,
                 tokens_consolidator_in=learned.tokens_in, tokens_consolidator_out=learned.tokens_out,
+                cost_judge=graded.cost_usd, tokens_judge_in=graded.tokens_in, tokens_judge_out=graded.tokens_out,
                 calls=r.calls + learned.calls, latency_s=latency_s)
             store.finish_problem(result)
         return ProblemOutcome(idx=idx, problem_id=task.id, correct=correct, answer=answer, cost_usd=result.cost_usd,

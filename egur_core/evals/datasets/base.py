@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from egur_core.reasoner.task import Task, Verifier
+from egur_core.reasoner.task import GradingUsage, Task, Verifier
 from egur_core.runtime.answers import as_text  # noqa: F401  (scorers import it from here)
 
 DATA_DIR_ENV = "EGUR_DATA_DIR"
@@ -76,6 +76,9 @@ class LabelGrader:
     def gold(self, task: Task) -> str | None:
         problem = self._problems.get(task.id)
         return problem.answer if problem is not None else None
+
+    def usage(self, task: Task) -> GradingUsage:
+        return GradingUsage()  # a rule costs no model call
 
 
 def data_dir() -> Path:
