@@ -102,7 +102,8 @@ def build_report(store: MemoryStore, ids: list[str], title: str | None = None) -
     notes = ("<p class=note>Accuracy is chosen without the label and scored by the benchmark's official rule. "
              "Cost is every model call of the method at list price, split by role: guide (EGuR's strategy writer), "
              "executor (running strategies), memory upkeep (EGuR's Consolidator, the Dynamic Cheatsheet curator, "
-             "the Mem0 fact extractor), judge (grading answers of a dataset scored by an LLM with a rubric). Runs that were replayed from the response cache show the cost they had "
+             "the Mem0 fact extractor); judge (grading by an LLM with a rubric) is shown apart and is not "
+             "in the method's total. Runs that were replayed from the response cache show the cost they had "
              "when first run. The best fixed strategy was picked on separate warm-up problems; that one-off selection "
              "cost is not in its row (see the JSON report).</p>")
     data = json.dumps({"ids": ids, "table": rows}, default=str).replace("</", "<\\/")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from egur_core.app.services import build_client, build_tools, describe_models, open_memory, resolve_settings
 from egur_core.cli.common import add_db_option, add_model_options, print_table
-from egur_core.evals.datasets.registry import benchmark_names, workload
+from egur_core.evals.datasets.catalog import dataset_record, workload
+from egur_core.evals.datasets.registry import benchmark_names
 from egur_core.evals.run_records import run_report, summarise
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
@@ -20,7 +21,8 @@ from egur_core.strategy.roles import ROLES
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="run the EGuR loop on a benchmark")
-    parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}")
+    parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}, or a dataset you added "
+                        "(egur dataset list)")
     parser.add_argument("--n", type=int, default=30, help="number of problems")
     parser.add_argument("--k", type=int, default=3, help="candidate strategies per problem")
     add_db_option(parser)
@@ -68,11 +70,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run(settings, memory, config: LoopConfig, resume: str | None, progress, stop) -> str:
-    work = workload(config.benchmark, config.n, config.seed)  # an unknown benchmark is refused before any write
     client = build_client(settings)
     try:
+        # an unknown benchmark is refused before any write
+        work = workload(config.benchmark, config.n, config.seed, memory=memory, llm=client)
+        if work.grader is None and not config.label_free:
+            print(f"{config.benchmark} has no answers: learning label-free (verifier and agreement)", file=sys.stderr)
+            config = config.model_copy(update={"label_free": True})
         loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)
-        run_id = resume or loop.start_run(config)
+        run_id = resume or loop.start_run(config, extra=dataset_record(config.benchmark, memory))
         progress.run_id = run_id
         print(f"run {run_id} on {config.benchmark}: {config.n} problems, k={config.k}", file=sys.stderr)
         await loop.run(config, work, run_id=run_id)

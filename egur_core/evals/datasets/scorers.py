@@ -24,6 +24,7 @@ from egur_core.runtime.answers import as_text, extract_final_answer
 ScorerKind = Literal["exact", "number", "choice", "regex", "contains", "judge"]
 SCORER_KINDS: tuple[str, ...] = ("exact", "number", "choice", "regex", "contains", "judge")
 MAX_SCORED_CHARS = 4000  # a reply is cut here before a user's regex sees it (no runaway backtracking)
+SCORER_KEY = "_scorer"  # in a stored problem's meta: its dataset's scorer, as a dict
 DEFAULT_RUBRIC = ("The answer is correct when it states the same final result as the reference answer; "
                   "wording, formatting and extra explanation do not matter.")
 

@@ -1,0 +1,230 @@
+"""A person's own datasets, kept in the memory file so the dashboard and the CLI see the same ones.
+
+Adding one reads the file a block at a time (:mod:`files`) into this module's tables in a single
+transaction: any problem (a missing column, mixed types, duplicate ids, a verifier that cannot
+run) rolls it back, so a bad file changes nothing. A dataset keeps its rows, the sha256 of the
+file it came from, its scorer and an optional verifier's source. Problems come back in a seeded
+order computed in SQL, so a 100,000-row dataset is never loaded whole to take 30 problems.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pydantic import BaseModel, Field
+
+from egur_core.evals.datasets.base import Problem
+from egur_core.evals.datasets.files import (
+    ColumnPlan,
+    ColumnPlanFactory,
+    DatasetFileError,
+    check_file,
+    file_digest,
+    read_rows,
+)
+from egur_core.evals.datasets.scorers import SCORER_KEY, ScorerSpec, regex_problem
+from egur_core.evals.datasets.verifier import SandboxVerifier, check_source
+from egur_core.memory.records import utcnow
+from egur_core.memory.store import MemoryStore
+
+TABLE_OWNER = "user_datasets"
+TABLES = (
+    ("m001_datasets", """
+    CREATE TABLE IF NOT EXISTS datasets (
+        name VARCHAR PRIMARY KEY, content_hash VARCHAR NOT NULL, source VARCHAR, format VARCHAR, bytes BIGINT,
+        columns JSON, scorer JSON NOT NULL, verifier VARCHAR, rows BIGINT NOT NULL, answered BIGINT NOT NULL,
+        description VARCHAR DEFAULT '', created_at TIMESTAMP NOT NULL);
+    CREATE TABLE IF NOT EXISTS dataset_rows (
+        dataset VARCHAR NOT NULL, row_no BIGINT NOT NULL, id VARCHAR NOT NULL, problem VARCHAR NOT NULL,
+        answer VARCHAR, meta JSON)"""),
+)
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")
+RESERVED = ("ask",)  # the benchmark of questions typed on the Ask page
+
+
+class DatasetSpec(BaseModel):
+    """How to add a file: its name and what the columns, scorer and verifier are."""
+
+    name: str
+    scorer: ScorerSpec = Field(default_factory=ScorerSpec)
+    problem_col: str | None = None
+    answer_col: str | None = None
+    id_col: str | None = None
+    format: str | None = Field(None, description="jsonl, csv or parquet; default: from the extension and content")
+    verifier: str | None = Field(None, description="Python source defining check(problem, answer)")
+    description: str = ""
+    replace: bool = False
+
+
+class StoredDataset(BaseModel):
+    """One stored dataset, as lists and pickers show it."""
+
+    name: str
+    content_hash: str
+    source: str = ""
+    format: str = ""
+    bytes: int = 0
+    columns: ColumnPlan
+    scorer: ScorerSpec
+    verifier: str | None = None
+    rows: int
+    answered: int
+    description: str = ""
+    created_at: datetime
+
+    @property
+    def label_free(self) -> bool:
+        """Nothing grades it (no answers, no judge): runs learn from the verifier and agreement only."""
+        return self.answered == 0 and self.scorer.kind != "judge"
+
+    def summary(self) -> str:
+        how = "label-free" if self.label_free else self.scorer.describe()
+        return f"{self.rows:,} rows · {how}" + (" · verifier" if self.verifier else "")
+
+
+def _ready(store: MemoryStore) -> MemoryStore:
+    store.ensure_tables(TABLE_OWNER, TABLES)
+    return store
+
+
+def check_name(name: str, taken_by_shipped: bool) -> str:
+    """The name as stored (lower case); ValueError if it is malformed or a shipped benchmark's."""
+    key = (name or "").strip().lower()
+    if not NAME_PATTERN.match(key):
+        raise ValueError(f"dataset name {name!r} must be 1-64 characters: letters, digits, '_', '-' or '.', "
+                         "starting with a letter or digit")
+    if taken_by_shipped or key in RESERVED:
+        raise ValueError(f"{key!r} is the name of a shipped benchmark; choose another name")
+    return key
+
+
+def _from_row(row: dict[str, Any]) -> StoredDataset:
+    return StoredDataset(**{**row, "columns": ColumnPlan.model_validate(json.loads(row["columns"])),
+                            "scorer": ScorerSpec.model_validate(json.loads(row["scorer"]))})
+
+
+def list_datasets(store: MemoryStore) -> list[StoredDataset]:
+    """Every stored dataset, by name (metadata only: fast whatever the row counts)."""
+    return [_from_row(r) for r in _ready(store).query("SELECT * FROM datasets ORDER BY name")]
+
+
+def get_dataset(store: MemoryStore, name: str) -> StoredDataset | None:
+    row = _ready(store).query_one("SELECT * FROM datasets WHERE name = ?", [(name or "").strip().lower()])
+    return _from_row(row) if row else None
+
+
+def remove_dataset(store: MemoryStore, name: str) -> StoredDataset:
+    """Delete a dataset and its rows (runs made on it stay, with its content hash); KeyError if unknown."""
+    found = get_dataset(store, name)
+    if found is None:
+        raise KeyError(f"no dataset named {name!r}")
+    with store.transaction():
+        store.execute("DELETE FROM dataset_rows WHERE dataset = ?", [found.name])
+        store.execute("DELETE FROM datasets WHERE name = ?", [found.name])
+    return found
+
+
+def add_dataset(store: MemoryStore, path: str | Path, spec: DatasetSpec, *, shipped: bool = False) -> StoredDataset:
+    """Read ``path`` into the memory file as ``spec.name``; all or nothing (DatasetFileError/ValueError say why).
+
+    ``shipped`` says the name is taken by a shipped benchmark (the catalog knows)."""
+    name = check_name(spec.name, shipped)
+    file, fmt = check_file(path, spec.format)
+    if spec.verifier is not None:
+        check_source(spec.verifier)
+    existing = get_dataset(_ready(store), name)
+    if existing is not None and not spec.replace:
+        raise ValueError(f"a dataset named {name!r} already exists ({existing.summary()}, added "
+                         f"{existing.created_at:%Y-%m-%d %H:%M}); choose another name or replace it")
+    digest, columns = file_digest(file), ColumnPlanFactory(spec.problem_col, spec.answer_col, spec.id_col)
+    with store.transaction():
+        if existing is not None:
+            store.execute("DELETE FROM dataset_rows WHERE dataset = ?", [name])
+            store.execute("DELETE FROM datasets WHERE name = ?", [name])
+        rows = answered = 0
+        for table in read_rows(file, fmt, columns):
+            _check_answers(table, spec.scorer)
+            store.insert_frame("dataset_rows", table.append_column("dataset", pa.array([name] * table.num_rows)))
+            rows += table.num_rows
+            answered += table.num_rows - table.column("answer").null_count
+        _check_whole(store, name, rows, answered, columns.plan)
+        if spec.verifier is not None:
+            _try_verifier(store, name, spec.verifier)
+        store.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            name, digest, file.name, fmt, file.stat().st_size, columns.plan.model_dump_json(),
+            spec.scorer.model_dump_json(), spec.verifier, rows, answered, spec.description, utcnow()])
+    return get_dataset(store, name)  # type: ignore[return-value]
+
+
+def _check_answers(table: pa.Table, scorer: ScorerSpec) -> None:
+    if scorer.kind != "regex":
+        return
+    for row_no, answer in zip(table.column("row_no").to_pylist(), table.column("answer").to_pylist()):
+        problem = regex_problem(answer) if answer is not None else None
+        if problem:
+            raise DatasetFileError(f"row {row_no}: the answer {answer!r} is not a valid regular expression "
+                                   f"({problem}); the regex scorer reads each answer as a pattern")
+
+
+def _check_whole(store: MemoryStore, name: str, rows: int, answered: int, plan: ColumnPlan | None) -> None:
+    """What only the whole file can show: no rows, answers on some rows only, repeated ids."""
+    if rows == 0:
+        raise DatasetFileError("the file has no rows (only a header, or nothing but blank lines)")
+    if 0 < answered < rows:
+        first = store.scalar("SELECT min(row_no) FROM dataset_rows WHERE dataset = ? AND answer IS NULL", [name])
+        raise DatasetFileError(f"{answered:,} of {rows:,} rows have an answer (row {first} has none, column "
+                               f"'{plan.answer if plan else 'answer'}'); give every row an answer, or none to run "
+                               "label-free")
+    repeated = store.query("""
+        SELECT id, list(row_no ORDER BY row_no)[1:2] AS at, count(*) OVER () AS distinct_repeats
+        FROM dataset_rows WHERE dataset = ? GROUP BY id HAVING count(*) > 1 ORDER BY min(row_no) LIMIT 3""", [name])
+    if repeated:
+        shown = ", ".join(f"{r['id']!r} (rows {r['at'][0]} and {r['at'][1]})" for r in repeated)
+        more = repeated[0]["distinct_repeats"] - len(repeated)
+        raise DatasetFileError(f"duplicate ids: {shown}" + (f" and {more} more" if more > 0 else "") +
+                               f"; ids (column '{plan.id if plan else 'id'}') must be unique, or leave the column "
+                               "out to number the rows")
+
+
+def _try_verifier(store: MemoryStore, name: str, source: str) -> None:
+    """Run the verifier once, in the sandbox, on the first row: a check that crashes is refused now."""
+    row = store.query_one("SELECT id, problem, answer FROM dataset_rows WHERE dataset = ? ORDER BY row_no LIMIT 1",
+                          [name])
+    outcome = SandboxVerifier(source).run(row["problem"], row["answer"] or "")
+    if outcome.error:
+        raise DatasetFileError(f"the verifier failed on the first row (id {row['id']!r}): {outcome.error}")
+
+
+def count_rows(store: MemoryStore, name: str) -> int:
+    return int(_ready(store).scalar("SELECT count(*) FROM dataset_rows WHERE dataset = ?", [name]))
+
+
+def load_problems(store: MemoryStore, dataset: StoredDataset, n: int | None = None, seed: int = 0) -> list[Problem]:
+    """``n`` problems (all when None) in a seeded order: ``load(k, s) == load(None, s)[:k]`` as for shipped sets."""
+    if n is not None and n < 0:
+        raise ValueError(f"n must be >= 0 or None, got {n}")
+    rows = _ready(store).query(f"""
+        SELECT id, problem, answer, meta FROM dataset_rows WHERE dataset = ?
+        ORDER BY md5(? || '|' || row_no::VARCHAR), row_no {'LIMIT ' + str(int(n)) if n is not None else ''}""",
+                               [dataset.name, f"{dataset.name}|{seed}"])
+    return [_problem(dataset, r) for r in rows]
+
+
+def find_problems(store: MemoryStore, dataset: StoredDataset, search: str = "", limit: int = 50) -> list[Problem]:
+    """Problems whose text or id contains ``search``, in file order (for picking one to ask)."""
+    rows = _ready(store).query("""
+        SELECT id, problem, answer, meta FROM dataset_rows WHERE dataset = ?
+        AND (? = '' OR problem ILIKE ? OR id = ?) ORDER BY row_no LIMIT ?""",
+                               [dataset.name, search, f"%{search}%", search, int(limit)])
+    return [_problem(dataset, r) for r in rows]
+
+
+def _problem(dataset: StoredDataset, row: dict[str, Any]) -> Problem:
+    meta = json.loads(row["meta"]) if row["meta"] else {}
+    return Problem(id=str(row["id"]), benchmark=dataset.name, family="user", text=row["problem"],
+                   answer=row["answer"] or "", meta={**meta, SCORER_KEY: dataset.scorer.model_dump()})
