@@ -36,7 +36,7 @@ from egur_core.reasoner.selection import choose
 from egur_core.reasoner.task import Task, Workload
 from egur_core.runtime.trace import ExecutionResult
 
-__all__ = ["EGuRLoop", "ExploitRule", "LoopConfig"]
+__all__ = ["EGuRLoop", "ExploitRule", "LoopConfig", "ProblemState"]
 
 
 class LoopConfig(BaseModel):
@@ -248,3 +248,7 @@ def _apply_one_by_one(store: MemoryStore, consolidation: ConsolidationOutcome, r
         except MemoryOpError as exc:
             consolidation.dropped.append(f"{op.op}: {exc}")
     return applied
+
+
+ProblemState = _Problem
+"""One problem's state on its way through the stages: public for step-by-step use of them (``reasoner.ask``)."""
