@@ -68,9 +68,8 @@ def render_upload() -> None:
             st.text_input("Tolerance", key="upload_tolerance", placeholder="0.01, or 1% of the answer")
         if scorer == "judge":
             st.text_area("Rubric", key="upload_rubric", placeholder="What makes an answer correct")
-        left, right = st.columns(2)
-        left.text_input("Problem column", key="upload_problem_col", placeholder="auto")
-        right.text_input("Answer column", key="upload_answer_col", placeholder="auto")
+        st.text_input("Problem column", key="upload_problem_col", placeholder="auto: problem, question or input")
+        st.text_input("Answer column", key="upload_answer_col", placeholder="auto: answer, target, output, ...")
         st.file_uploader("Verifier (optional)", type=["py"], key="upload_verifier",
                          help="Python defining check(problem, answer) -> True, False or None; it runs in the "
                               "sandbox and lets runs learn without answers")

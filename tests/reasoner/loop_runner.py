@@ -14,13 +14,13 @@ from egur_core.tools.registry import default_registry
 
 
 def run_loop(memory, config, *, settings=None, transport=None, problems=None, run_id=None, on_event=None,
-             stop=None):
+             stop=None, work=None):
     """Run the EGuR loop to the end on ``memory`` (a store or a memory file); returns ``(run_id, outcomes)``.
 
     The simulated model by default; ``settings``/``transport`` point it elsewhere (a fake server, a
-    transport that garbles some replies)."""
+    transport that garbles some replies); ``work`` replaces the shipped benchmark's workload (a stored dataset)."""
     settings = settings or simulated_settings(seed=config.seed)
-    work = workload(config.benchmark, config.n, config.seed, problems=problems)
+    work = work or workload(config.benchmark, config.n, config.seed, problems=problems)
 
     async def go():
         client = LLMClient(settings, transport=transport) if transport is not None else build_client(settings)

@@ -26,10 +26,10 @@ def longest_line(text: str) -> str:
 
 
 def remember(problems: Iterable[Problem]) -> None:
-    """Index ``problems`` (the oldest are forgotten past :data:`MAX_REMEMBERED`)."""
+    """Index ``problems`` that have an answer (the oldest are forgotten past :data:`MAX_REMEMBERED`)."""
     global _count, _version
     with _lock:
-        for problem in problems:
+        for problem in (p for p in problems if p.answer):
             key = longest_line(problem.text)
             bucket = _by_line.setdefault(key, [])
             if any(p.id == problem.id and p.benchmark == problem.benchmark for p in bucket):
