@@ -20,20 +20,19 @@ from pages.common import db_path, memory, memory_file, model_badge, settings
 EXPECTED = (ValueError, KeyError, RuntimeError, OSError, AskError)
 
 
-def step(label: str, action) -> AskState | None:
+def step(label: str, action) -> AskState:
     """Run one step with a spinner; a problem becomes a message on the page, never a traceback."""
     try:
         with st.spinner(label):
             return action()
     except EXPECTED as exc:
-        st.session_state["ask_error"] = f"{label} failed: {exc}"
-        return None
+        st.session_state["ask_error"] = f"{label} failed: {exc.args[0] if isinstance(exc, KeyError) else exc}"
+        st.rerun()  # the message is drawn at the top of the page
 
 
-def show(state: AskState | None) -> None:
-    if state is not None:
-        st.query_params["ask"] = state.run_id
-        st.rerun()
+def show(state: AskState) -> None:
+    st.query_params["ask"] = state.run_id
+    st.rerun()
 
 
 def new_question() -> None:
