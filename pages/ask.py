@@ -129,15 +129,22 @@ def feedback(state: AskState) -> None:
         show(step("Consolidating", lambda: ask.tell(memory_file(db_path()), settings(), state.run_id)))
 
 
+def edit_list(consolidation, key: str) -> int:
+    """The Consolidator's edits as a list a person reads at a glance (``$`` kept literal, not LaTeX)."""
+    frame = ask_views.edits(consolidation)
+    with st.container(key=key):
+        for row in frame.itertuples():
+            reason = f" — _{row.reason}_" if row.reason else ""
+            st.markdown(f"- **{row.edit}** {row.details}{reason}".replace("$", "\\$"))
+    return len(frame)
+
+
 def proposed_edits(state: AskState) -> None:
     cons = state.consolidation
     st.subheader("What the Consolidator wants to change", anchor=False)
     st.caption(f"{cons.summary or 'No summary.'} (${cons.cost_usd:.5f})" if cons else "")
-    frame = ask_views.edits(cons)
-    if frame.empty:
+    if not edit_list(cons, "ask_edits"):
         st.info("No memory edits proposed.")
-    else:
-        st.dataframe(frame, hide_index=True, key="ask_edits")
     for dropped in (cons.dropped if cons else []):
         st.caption(f"dropped: {dropped}")
     left, right, _ = st.columns([1, 1, 2])
@@ -150,9 +157,7 @@ def proposed_edits(state: AskState) -> None:
 def finished(state: AskState) -> None:
     st.success(f"Memory edits applied: {state.applied}, queued for review: {state.proposed}. Recorded as run "
                f"`{state.run_id}`.", icon=":material/check_circle:")
-    frame = ask_views.edits(state.consolidation)
-    if not frame.empty:
-        st.dataframe(frame, hide_index=True, key="ask_done_edits")
+    edit_list(state.consolidation, "ask_done_edits")
     left, right, _ = st.columns([1, 1, 2])
     left.page_link("pages/memory.py", label="Memory and audit log", icon=":material/neurology:")
     right.page_link("pages/run.py", label="This run", icon=":material/list_alt:", query_params={"run_id": state.run_id})

@@ -1,0 +1,79 @@
+"""`egur dataset`: add, list, show, remove; then the README's two commands run EGuR and a baseline on it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from egur_core.cli import main
+
+pytestmark = pytest.mark.timeout(300)
+ROWS = [{"id": f"q{i}", "question": q, "answer": a} for i, (q, a) in enumerate([
+    ("What is the capital of France?", "Paris"), ("How many legs does a spider have?", "8"),
+    ("What is 12 * 12?", "144"), ("Which planet is called the Red Planet?", "Mars"),
+    ("What is the chemical symbol for gold?", "Au")])]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EGUR_MODEL", "EGUR_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def files(tmp_path):
+    data = tmp_path / "trivia.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    return data, str(tmp_path / "m.duckdb")
+
+
+def test_add_list_show_and_remove(files, capsys):
+    data, db = files
+    assert main(["dataset", "add", str(data), "--name", "trivia", "--db", db]) == 0
+    out, err = capsys.readouterr()
+    assert "added trivia: 5 rows · exact from trivia.jsonl" in out and "problem column 'question'" in out
+    assert f"egur run --benchmark trivia --db {db}" in err
+    assert main(["dataset", "list", "--db", db]) == 0
+    assert "trivia" in capsys.readouterr().out
+    assert main(["dataset", "show", "trivia", "--rows", "2", "--db", db]) == 0
+    shown = capsys.readouterr().out
+    assert "What is the capital of France?" in shown and "Paris" in shown
+    assert main(["dataset", "remove", "trivia", "--db", db]) == 0
+    assert main(["dataset", "list", "--db", db]) == 0
+    assert "no datasets yet" in capsys.readouterr().err
+
+
+def test_a_bad_file_is_one_clear_line_and_adds_nothing(files, tmp_path, capsys):
+    _, db = files
+    bad = tmp_path / "bad.csv"
+    bad.write_text("prompt,answer\nx,1\n")
+    assert main(["dataset", "add", str(bad), "--name", "bad", "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no problem column") and "columns found: prompt, answer" in err
+    assert "Traceback" not in err
+    main(["dataset", "list", "--db", db])
+    assert "no datasets yet" in capsys.readouterr().err
+
+
+def test_an_unknown_scorer_is_refused(files, capsys):
+    data, db = files
+    assert main(["dataset", "add", str(data), "--name", "t", "--scorer", "fuzzy", "--db", db]) == 1
+    assert "unknown scorer 'fuzzy'" in capsys.readouterr().err
+
+
+def test_the_readme_commands_run_egur_and_a_baseline_on_your_dataset(files, capsys):
+    data, db = files
+    assert main(["dataset", "add", str(data), "--name", "trivia", "--scorer", "exact", "--db", db]) == 0
+    assert main(["run", "--benchmark", "trivia", "--n", "5", "--k", "2", "--db", db, "--quiet"]) == 0
+    assert "problems                                       5" in capsys.readouterr().out
+    assert main(["bench", "--benchmark", "trivia", "--n", "5", "--methods", "egur,cot", "--db", db, "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "egur" in table and "cot" in table and "5 problems of trivia" in table
+
+
+def test_an_unknown_benchmark_names_your_datasets(files, capsys):
+    data, db = files
+    main(["dataset", "add", str(data), "--name", "trivia", "--db", db])
+    assert main(["run", "--benchmark", "trivai", "--n", "2", "--db", db]) == 1
+    assert "yours: trivia" in capsys.readouterr().err
