@@ -1,4 +1,4 @@
-"""The LLM judge: a model call in its own role, its cost apart from the method's, each judgement kept with its reason."""
+"""The LLM judge: a call in its own role, its cost apart from the method's, each judgement kept with its reason."""
 
 from __future__ import annotations
 
