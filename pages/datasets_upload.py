@@ -15,16 +15,31 @@ from egur_core.evals.datasets.files import DatasetFileError
 from egur_core.evals.datasets.scorers import SCORER_KINDS, parse_scorer
 from egur_core.evals.datasets.stored import DatasetSpec
 from egur_core.memory.database import MemoryFileBusy
-from pages.common import db_path, memory, memory_file
+from pages.common import db_path, memory_file
 
 FILE_TYPES = ["jsonl", "ndjson", "json", "csv", "tsv", "parquet"]
 
 
-def benchmark_options() -> tuple[list[str], dict[str, str]]:
-    """Names for the picker, shipped first, and a label for each (yours are marked, with their size)."""
-    with memory() as store:
+OPTIONS_TTL_S = 10  # a dataset added from the CLI shows up within this; one added here at once
+
+
+@st.cache_data(ttl=OPTIONS_TTL_S, show_spinner=False)
+def _options(path: str) -> tuple[list[str], dict[str, str]]:
+    with memory_file(path).session() as store:
         infos = picker(store)
     return [i.name for i in infos], {i.name: i.label for i in infos}
+
+
+def benchmark_options() -> tuple[list[str], dict[str, str]]:
+    """Names for the picker, shipped first, and a label for each (yours are marked, with their size).
+
+    Cached for a few seconds: the Run page reruns on every click, and opening the file each time
+    would be most of its render time."""
+    try:
+        return _options(db_path())
+    except MemoryFileBusy as exc:
+        st.error(f"The memory file is in use by another program. {exc}")
+        st.stop()
 
 
 def _add() -> None:
@@ -49,6 +64,7 @@ def _add() -> None:
     except (DatasetFileError, ValueError, UnicodeDecodeError, MemoryFileBusy) as exc:
         state["upload_message"] = ("error", f"Nothing was added. {exc}")
         return
+    _options.clear()
     state["benchmark"] = added.name
     state["upload_message"] = ("success", f"Added **{added.name}**: {added.summary()} (sha256 "
                                           f"`{added.content_hash[:12]}`). It is selected above.")
