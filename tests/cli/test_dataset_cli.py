@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 
 from egur_core.cli import main
 
 pytestmark = pytest.mark.timeout(300)
+ROOT = Path(__file__).resolve().parents[2]
 ROWS = [{"id": f"q{i}", "question": q, "answer": a} for i, (q, a) in enumerate([
     ("What is the capital of France?", "Paris"), ("How many legs does a spider have?", "8"),
     ("What is 12 * 12?", "144"), ("Which planet is called the Red Planet?", "Mars"),
@@ -62,14 +66,25 @@ def test_an_unknown_scorer_is_refused(files, capsys):
     assert "unknown scorer 'fuzzy'" in capsys.readouterr().err
 
 
-def test_the_readme_commands_run_egur_and_a_baseline_on_your_dataset(files, capsys):
-    data, db = files
-    assert main(["dataset", "add", str(data), "--name", "trivia", "--scorer", "exact", "--db", db]) == 0
-    assert main(["run", "--benchmark", "trivia", "--n", "5", "--k", "2", "--db", db, "--quiet"]) == 0
-    assert "problems                                       5" in capsys.readouterr().out
-    assert main(["bench", "--benchmark", "trivia", "--n", "5", "--methods", "egur,cot", "--db", db, "--quiet"]) == 0
-    table = capsys.readouterr().out
-    assert "egur" in table and "cot" in table and "5 problems of trivia" in table
+def readme_section() -> tuple[str, list[list[str]]]:
+    """The README's "Your own problems" example: its JSONL file and its egur commands."""
+    text = (ROOT / "README.md").read_text().split("## Your own problems", 1)[1].split("\n## ", 1)[0]
+    jsonl = text.split("```json\n", 1)[1].split("```", 1)[0]
+    bash = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line.split("#", 1)[0])[1:] for line in bash.splitlines() if line.startswith("egur ")]
+    return jsonl, commands
+
+
+def test_the_readme_commands_run_egur_and_a_baseline_on_your_dataset(tmp_path, monkeypatch, capsys):
+    jsonl, commands = readme_section()
+    assert len(jsonl.strip().splitlines()) == 5 and [c[0] for c in commands] == ["dataset", "run", "bench"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "trivia.jsonl").write_text(jsonl)
+    for command in commands:
+        assert main([*command, "--db", "readme.duckdb"]) == 0, command
+    out = capsys.readouterr().out
+    assert "added trivia: 5 rows" in out and "problems                                       5" in out
+    assert "5 problems of trivia" in out and re.search(r"^cot\s", out, re.MULTILINE)
 
 
 def test_an_unknown_benchmark_names_your_datasets(files, capsys):
