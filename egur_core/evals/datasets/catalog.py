@@ -69,7 +69,7 @@ def _stored(store: MemoryStore | None, name: str) -> stored.StoredDataset:
     found = stored.get_dataset(store, name) if store is not None and isinstance(name, str) else None
     if found is None:
         mine = [d.name for d in stored.list_datasets(store)] if store is not None else []
-        raise ValueError(f"unknown benchmark {name!r}; shipped: {', '.join(benchmark_names())}"
+        raise ValueError(f"unknown benchmark {name!r}; valid names: {', '.join(benchmark_names())}"
                          + (f"; yours: {', '.join(mine)}" if mine else "; add your own with `egur dataset add`"))
     return found
 
