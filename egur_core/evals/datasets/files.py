@@ -32,7 +32,7 @@ ANSWER_COLUMNS = ("answer", "target", "output", "label", "gold")
 ID_COLUMNS = ("id",)
 MAX_BYTES_ENV = "EGUR_DATASET_MAX_BYTES"
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB
-BLOCK_BYTES = 16 << 20  # JSON/CSV block: also how far a JSON reader looks to infer the columns
+BLOCK_BYTES = 4 << 20  # JSON/CSV block: how far a JSON reader looks to infer the columns; memory grows with it
 PARQUET_BATCH_ROWS = 65_536
 ROW_SCHEMA = pa.schema([("row_no", pa.int64()), ("id", pa.string()), ("problem", pa.string()),
                         ("answer", pa.string()), ("meta", pa.string())])
@@ -40,6 +40,7 @@ _WHAT = {"parquet": "is a Parquet file", "gzip": "is gzip-compressed (decompress
          "zip": "is a ZIP archive, perhaps an Excel workbook (export it as CSV)", "binary": "is binary, not text",
          "jsonl": "looks like JSON lines", "json-array": "is one JSON array (write one object per line: JSON lines)",
          "text": "looks like CSV or plain text", "empty": "is empty"}
+_CONVERT = re.compile(r"Failed to convert JSON to (?P<kind>\w+), couldn't parse:(?P<value>.*)")
 _CHANGED = re.compile(r"Column\((?P<col>[^)]*)\) changed from (?P<a>\w+) to (?P<b>\w+) in row (?P<row>\d+)")
 
 
@@ -158,6 +159,12 @@ def explain_read_error(path: Path, fmt: str, exc: Exception, rows_before: int) -
             f"mixed types in column '{changed['col'].lstrip('/')}': line {line} holds a {changed['b']} where "
             f"earlier lines hold a {changed['a']}. Give every value of a column the same type "
             "(quote the numbers if some values are text).")
+    converting = _CONVERT.search(message)
+    if converting:
+        return DatasetFileError(
+            f"mixed types in a column: a line after line {rows_before} holds {converting['value']!r} where earlier "
+            f"lines hold {converting['kind']} values. Give every value of a column the same type (write 3 as 3.0 if "
+            "some values have decimals, or quote them all).")
     if "unexpected field" in message:
         return DatasetFileError(f"a line after line {rows_before} has a field the first lines do not have; "
                                 "give every line the same fields (null where a value is missing)")

@@ -1,16 +1,19 @@
 """A person's own datasets, kept in the memory file so the dashboard and the CLI see the same ones.
 
-Adding one reads the file a block at a time (:mod:`files`) into this module's tables in a single
-transaction: any problem (a missing column, mixed types, duplicate ids, a verifier that cannot
-run) rolls it back, so a bad file changes nothing. A dataset keeps its rows, the sha256 of the
-file it came from, its scorer and an optional verifier's source. Problems come back in a seeded
-order computed in SQL, so a 100,000-row dataset is never loaded whole to take 30 problems.
+Adding one reads the file a block at a time (:mod:`files`) into this module's tables, each block
+committed under a fresh version id that nothing points at yet, so memory stays bounded; only when
+every check has passed (columns, types, duplicate ids, a verifier that runs) does one transaction
+make the ``datasets`` row point at that version. A bad file's rows are deleted again: it changes
+nothing. A dataset keeps its rows, the sha256 of the file it came from, its scorer and an optional
+verifier's source. Problems come back in a seeded order computed in SQL, so a 100,000-row dataset is
+never loaded whole to take 30 problems.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,14 +39,16 @@ TABLE_OWNER = "user_datasets"
 TABLES = (
     ("m001_datasets", """
     CREATE TABLE IF NOT EXISTS datasets (
-        name VARCHAR PRIMARY KEY, content_hash VARCHAR NOT NULL, source VARCHAR, format VARCHAR, bytes BIGINT,
+        name VARCHAR PRIMARY KEY, version VARCHAR NOT NULL, content_hash VARCHAR NOT NULL, source VARCHAR,
+        format VARCHAR, bytes BIGINT,
         columns JSON, scorer JSON NOT NULL, verifier VARCHAR, rows BIGINT NOT NULL, answered BIGINT NOT NULL,
         description VARCHAR DEFAULT '', created_at TIMESTAMP NOT NULL);
     CREATE TABLE IF NOT EXISTS dataset_rows (
-        dataset VARCHAR NOT NULL, row_no BIGINT NOT NULL, id VARCHAR NOT NULL, problem VARCHAR NOT NULL,
+        version VARCHAR NOT NULL, row_no BIGINT NOT NULL, id VARCHAR NOT NULL, problem VARCHAR NOT NULL,
         answer VARCHAR, meta JSON)"""),
 )
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")
+STAGE_ROWS = 250_000  # rows per staging transaction: few commits, a bounded transaction
 RESERVED = ("ask",)  # the benchmark of questions typed on the Ask page
 
 
@@ -65,6 +70,7 @@ class StoredDataset(BaseModel):
     """One stored dataset, as lists and pickers show it."""
 
     name: str
+    version: str = Field(description="the rows' key: a new one per add, so a replaced dataset's rows never mix")
     content_hash: str
     source: str = ""
     format: str = ""
@@ -124,8 +130,8 @@ def remove_dataset(store: MemoryStore, name: str) -> StoredDataset:
     if found is None:
         raise KeyError(f"no dataset named {name!r}")
     with store.transaction():
-        store.execute("DELETE FROM dataset_rows WHERE dataset = ?", [found.name])
         store.execute("DELETE FROM datasets WHERE name = ?", [found.name])
+        store.execute("DELETE FROM dataset_rows WHERE version = ?", [found.version])
     return found
 
 
@@ -141,24 +147,46 @@ def add_dataset(store: MemoryStore, path: str | Path, spec: DatasetSpec, *, ship
     if existing is not None and not spec.replace:
         raise ValueError(f"a dataset named {name!r} already exists ({existing.summary()}, added "
                          f"{existing.created_at:%Y-%m-%d %H:%M}); choose another name or replace it")
-    digest, columns = file_digest(file), ColumnPlanFactory(spec.problem_col, spec.answer_col, spec.id_col)
-    with store.transaction():
-        if existing is not None:
-            store.execute("DELETE FROM dataset_rows WHERE dataset = ?", [name])
-            store.execute("DELETE FROM datasets WHERE name = ?", [name])
-        rows = answered = 0
-        for table in read_rows(file, fmt, columns):
-            _check_answers(table, spec.scorer)
-            store.insert_frame("dataset_rows", table.append_column("dataset", pa.array([name] * table.num_rows)))
-            rows += table.num_rows
-            answered += table.num_rows - table.column("answer").null_count
-        _check_whole(store, name, rows, answered, columns.plan)
+    digest, version = file_digest(file), uuid.uuid4().hex
+    try:
+        rows, answered, plan = _stage(store, file, fmt, spec, version)
         if spec.verifier is not None:
-            _try_verifier(store, name, spec.verifier)
-        store.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            name, digest, file.name, fmt, file.stat().st_size, columns.plan.model_dump_json(),
-            spec.scorer.model_dump_json(), spec.verifier, rows, answered, spec.description, utcnow()])
+            _try_verifier(store, version, spec.verifier)
+        with store.transaction():  # the moment the dataset (or its new version) becomes visible
+            if existing is not None:
+                store.execute("DELETE FROM datasets WHERE name = ?", [name])
+            store.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                name, version, digest, file.name, fmt, file.stat().st_size, plan.model_dump_json(),
+                spec.scorer.model_dump_json(), spec.verifier, rows, answered, spec.description, utcnow()])
+    except BaseException:
+        store.execute("DELETE FROM dataset_rows WHERE version = ?", [version])
+        raise
+    if existing is not None:
+        store.execute("DELETE FROM dataset_rows WHERE version = ?", [existing.version])
     return get_dataset(store, name)  # type: ignore[return-value]
+
+
+def _stage(store: MemoryStore, file: Path, fmt: str, spec: DatasetSpec, version: str) -> tuple[int, int, ColumnPlan]:
+    """Rows under a fresh ``version``, committed every :data:`STAGE_ROWS` rows (so memory stays bounded), not yet
+    visible: no ``datasets`` row points at them until every check has passed."""
+    columns = ColumnPlanFactory(spec.problem_col, spec.answer_col, spec.id_col)
+    rows = answered = 0
+    tables = read_rows(file, fmt, columns)
+    while True:
+        with store.transaction():
+            staged = 0
+            for table in tables:
+                _check_answers(table, spec.scorer)
+                store.insert_frame("dataset_rows", table.append_column("version", pa.array([version] * table.num_rows)))
+                staged += table.num_rows
+                answered += table.num_rows - table.column("answer").null_count
+                if staged >= STAGE_ROWS:
+                    break
+        rows += staged
+        if staged < STAGE_ROWS:
+            break
+    _check_whole(store, version, rows, answered, columns.plan)
+    return rows, answered, columns.plan  # type: ignore[return-value]
 
 
 def _check_answers(table: pa.Table, scorer: ScorerSpec) -> None:
@@ -171,18 +199,19 @@ def _check_answers(table: pa.Table, scorer: ScorerSpec) -> None:
                                    f"({problem}); the regex scorer reads each answer as a pattern")
 
 
-def _check_whole(store: MemoryStore, name: str, rows: int, answered: int, plan: ColumnPlan | None) -> None:
+def _check_whole(store: MemoryStore, version: str, rows: int, answered: int, plan: ColumnPlan | None) -> None:
     """What only the whole file can show: no rows, answers on some rows only, repeated ids."""
     if rows == 0:
         raise DatasetFileError("the file has no rows (only a header, or nothing but blank lines)")
     if 0 < answered < rows:
-        first = store.scalar("SELECT min(row_no) FROM dataset_rows WHERE dataset = ? AND answer IS NULL", [name])
+        first = store.scalar("SELECT min(row_no) FROM dataset_rows WHERE version = ? AND answer IS NULL", [version])
         raise DatasetFileError(f"{answered:,} of {rows:,} rows have an answer (row {first} has none, column "
                                f"'{plan.answer if plan else 'answer'}'); give every row an answer, or none to run "
                                "label-free")
     repeated = store.query("""
         SELECT id, list(row_no ORDER BY row_no)[1:2] AS at, count(*) OVER () AS distinct_repeats
-        FROM dataset_rows WHERE dataset = ? GROUP BY id HAVING count(*) > 1 ORDER BY min(row_no) LIMIT 3""", [name])
+        FROM dataset_rows WHERE version = ? GROUP BY id HAVING count(*) > 1 ORDER BY min(row_no) LIMIT 3""",
+                           [version])
     if repeated:
         shown = ", ".join(f"{r['id']!r} (rows {r['at'][0]} and {r['at'][1]})" for r in repeated)
         more = repeated[0]["distinct_repeats"] - len(repeated)
@@ -191,17 +220,19 @@ def _check_whole(store: MemoryStore, name: str, rows: int, answered: int, plan: 
                                "out to number the rows")
 
 
-def _try_verifier(store: MemoryStore, name: str, source: str) -> None:
+def _try_verifier(store: MemoryStore, version: str, source: str) -> None:
     """Run the verifier once, in the sandbox, on the first row: a check that crashes is refused now."""
-    row = store.query_one("SELECT id, problem, answer FROM dataset_rows WHERE dataset = ? ORDER BY row_no LIMIT 1",
-                          [name])
+    row = store.query_one("SELECT id, problem, answer FROM dataset_rows WHERE version = ? ORDER BY row_no LIMIT 1",
+                          [version])
     outcome = SandboxVerifier(source).run(row["problem"], row["answer"] or "")
     if outcome.error:
         raise DatasetFileError(f"the verifier failed on the first row (id {row['id']!r}): {outcome.error}")
 
 
 def count_rows(store: MemoryStore, name: str) -> int:
-    return int(_ready(store).scalar("SELECT count(*) FROM dataset_rows WHERE dataset = ?", [name]))
+    """Rows of the dataset called ``name`` (0 when there is none)."""
+    return int(_ready(store).scalar("SELECT count(*) FROM dataset_rows r JOIN datasets d USING (version) "
+                                    "WHERE d.name = ?", [name]))
 
 
 def load_problems(store: MemoryStore, dataset: StoredDataset, n: int | None = None, seed: int = 0) -> list[Problem]:
@@ -209,18 +240,18 @@ def load_problems(store: MemoryStore, dataset: StoredDataset, n: int | None = No
     if n is not None and n < 0:
         raise ValueError(f"n must be >= 0 or None, got {n}")
     rows = _ready(store).query(f"""
-        SELECT id, problem, answer, meta FROM dataset_rows WHERE dataset = ?
+        SELECT id, problem, answer, meta FROM dataset_rows WHERE version = ?
         ORDER BY md5(? || '|' || row_no::VARCHAR), row_no {'LIMIT ' + str(int(n)) if n is not None else ''}""",
-                               [dataset.name, f"{dataset.name}|{seed}"])
+                               [dataset.version, f"{dataset.name}|{seed}"])
     return [_problem(dataset, r) for r in rows]
 
 
 def find_problems(store: MemoryStore, dataset: StoredDataset, search: str = "", limit: int = 50) -> list[Problem]:
     """Problems whose text or id contains ``search``, in file order (for picking one to ask)."""
     rows = _ready(store).query("""
-        SELECT id, problem, answer, meta FROM dataset_rows WHERE dataset = ?
+        SELECT id, problem, answer, meta FROM dataset_rows WHERE version = ?
         AND (? = '' OR problem ILIKE ? OR id = ?) ORDER BY row_no LIMIT ?""",
-                               [dataset.name, search, f"%{search}%", search, int(limit)])
+                               [dataset.version, search, f"%{search}%", search, int(limit)])
     return [_problem(dataset, r) for r in rows]
 
 

@@ -50,6 +50,6 @@ def snapshot() -> Callable[[MemoryStore], tuple]:
     """Everything a failed add must leave as it was: the datasets and their rows."""
     def take(store: MemoryStore) -> tuple:
         datasets = [d.model_dump() for d in stored.list_datasets(store)]
-        rows = store.query("SELECT dataset, row_no, id, problem, answer FROM dataset_rows ORDER BY ALL")
+        rows = store.query("SELECT version, row_no, id, problem, answer FROM dataset_rows ORDER BY ALL")
         return datasets, rows
     return take

@@ -137,3 +137,10 @@ def test_a_missing_file_is_named(refused, tmp_path):
 
 def test_a_bad_name_is_refused(refused, dataset_file):
     refused(dataset_file(), "must be 1-64 characters", name="my data!")
+
+
+def test_decimals_after_many_whole_numbers_are_mixed_types(refused, tmp_path):
+    path = tmp_path / "late.jsonl"
+    whole = "".join(f'{{"problem": "p{i}", "answer": {i}}}\n' for i in range(200_000))
+    path.write_text(whole + '{"problem": "last", "answer": 1.5}\n')
+    refused(path, r"mixed types in a column: a line after line \d+ holds '1.5' where earlier lines hold int64")
