@@ -67,7 +67,7 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(refused, tmp_path):
     path = tmp_path / "huge.jsonl"
     with path.open("wb") as handle:  # a sparse 2 GB file: nothing is written to disk
         handle.truncate(2 * 1024**3)
-    refused(path, r"huge.jsonl is 2.0 GB; the limit is 1.0 GB \(EGUR_DATASET_MAX_BYTES\)")
+    refused(path, r"huge.jsonl is 2.0 GB; the limit is 512.0 MB \(EGUR_DATASET_MAX_BYTES\)")
 
 
 def test_the_limit_can_be_raised_or_lowered(refused, dataset_file, monkeypatch):
