@@ -70,7 +70,7 @@ def retrieved(state: AskState) -> None:
 
 
 def candidate(state: AskState, index: int) -> None:
-    c = next(x for x in state.guide.candidates if x.index == index)
+    c = next(x for x in state.shown if x.index == index)
     result = state.results.get(index)
     with st.container(border=True, key=f"ask_candidate_{index}"):
         title = c.strategy.name if c.strategy else "invalid strategy"
@@ -169,9 +169,11 @@ def question(state: AskState) -> None:
     st.code(state.task.text, language=None, wrap_lines=True)
     retrieved(state)
     st.subheader(f"The Guide's candidates ({len(state.guide.candidates)})", anchor=False)
+    if state.fallback:
+        st.info("The Guide proposed nothing that can run, so the fallback strategy stands in (as in a run).")
     if state.guide.error:
         st.warning(f"The Guide: {state.guide.error}")
-    for c in state.guide.candidates:
+    for c in state.shown:
         candidate(state, c.index)
     run_controls(state)
     if state.stage == "ran":

@@ -109,9 +109,10 @@ def grade_against(memory: MemoryAccess, state: AskState, gold: str) -> dict[int,
 
 
 def _drive(settings: Settings, memory: MemoryAccess, step: Callable[[AskLoop], Awaitable[T]],
-           client_factory: ClientFactory) -> T:
+           client_factory: ClientFactory | None) -> T:
+    """One step on its own event loop with a fresh client (what an endpoint accepted is kept in the memory file)."""
     async def go() -> T:
-        client = client_factory(settings)
+        client = client_factory(settings) if client_factory else build_client(settings, memory=memory)
         try:
             return await step(AskLoop(client, build_tools(), memory))
         finally:
@@ -120,7 +121,7 @@ def _drive(settings: Settings, memory: MemoryAccess, step: Callable[[AskLoop], A
 
 
 def start(memory: MemoryAccess, settings: Settings, request: AskRequest, *,
-          client_factory: ClientFactory = build_client) -> AskState:
+          client_factory: ClientFactory | None = None) -> AskState:
     """Record a new question, retrieve its memory and get the Guide's candidates."""
     task = resolve(memory, request)
     config = LoopConfig(benchmark=task.benchmark, n=1, k=request.k, label="ask")
@@ -133,7 +134,7 @@ def load_state(memory: MemoryAccess, run_id: str) -> AskState:
 
 
 def run(memory: MemoryAccess, settings: Settings, run_id: str, picks: list[int] | None = None, *,
-        client_factory: ClientFactory = build_client) -> AskState:
+        client_factory: ClientFactory | None = None) -> AskState:
     """Run the picked candidates (indices; None: all not run yet) and choose the answer."""
     state = load_state(memory, run_id)
     verifier = verifier_for(memory, state.task.benchmark)
@@ -141,7 +142,7 @@ def run(memory: MemoryAccess, settings: Settings, run_id: str, picks: list[int] 
 
 
 def tell(memory: MemoryAccess, settings: Settings, run_id: str, *, gold: str | None = None,
-         marks: dict[int, bool] | None = None, client_factory: ClientFactory = build_client) -> AskState:
+         marks: dict[int, bool] | None = None, client_factory: ClientFactory | None = None) -> AskState:
     """The person's verdict (the right answer, or marks by candidate; neither: label-free); the Consolidator
     then proposes its edits, which :func:`finish` applies or queues."""
     state = load_state(memory, run_id)
@@ -156,7 +157,7 @@ def tell(memory: MemoryAccess, settings: Settings, run_id: str, *, gold: str | N
 
 
 def finish(memory: MemoryAccess, settings: Settings, run_id: str, apply: bool, *,
-           client_factory: ClientFactory = build_client) -> AskState:
+           client_factory: ClientFactory | None = None) -> AskState:
     """Apply the Consolidator's edits (or queue them for review) and record the question as a finished run."""
     state = load_state(memory, run_id)
 

@@ -138,14 +138,15 @@ class JobRegistry:
         return [j for j in jobs if not j.finished]
 
     def start(self, settings: Any, memory: MemoryAccess, config: LoopConfig, *, run_id: str | None = None,
-              history: list[ProblemRecord] | None = None, client_factory: ClientFactory = build_client,
+              history: list[ProblemRecord] | None = None, client_factory: ClientFactory | None = None,
               tools: Any = None) -> Job:
         """Create the run row now (so the caller can show its id at once), then run it in a thread.
 
         ``run_id`` resumes an existing run; ``history`` are its already finished problems. An unknown
         benchmark is refused (``ValueError``) before anything is written or started.
         """
-        client, stop = client_factory(settings), threading.Event()
+        client = client_factory(settings) if client_factory else build_client(settings, memory=memory)
+        stop = threading.Event()
         work = workload(config.benchmark, config.n, config.seed, memory=memory, llm=client)
         if work.grader is None:  # a dataset without answers: nothing but the verifier and agreement to learn from
             config = config.model_copy(update={"label_free": True})

@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 
-COMMAND_MODULES = ("strategy", "run", "memory", "bench", "report", "cache", "dataset", "ask")
+COMMAND_MODULES = ("strategy", "run", "memory", "bench", "report", "cache", "doctor", "dataset", "ask")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -93,7 +93,9 @@ def show_proposal(state: AskState) -> None:
         print(f"  note {n.note_id}: {_short(n.text, 100)}")
     print(f"the Guide proposed {len(state.guide.candidates)} candidates (${state.guide.cost_usd:.5f})"
           + (f": {state.guide.error}" if state.guide.error else ""))
-    for c in state.guide.candidates:
+    if state.fallback:
+        print("  nothing runnable: the fallback strategy stands in")
+    for c in state.shown:
         name = c.strategy.name if c.strategy else "INVALID"
         why = c.rationale or "; ".join(str(i) for i in c.issues)
         print(f"  #{c.index + 1} {name}: {_short(why, 100)}")

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from egur_core.memory.records import Retrieved, dumps, utcnow
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.consolidator import ConsolidationOutcome
-from egur_core.reasoner.feedback import Judgement, label_free_feedback
+from egur_core.reasoner.feedback import Feedback, Judgement, label_free_feedback
 from egur_core.reasoner.guide import GuideOutcome, ProposedCandidate
 from egur_core.reasoner.loop import EGuRLoop, LoopConfig, ProblemState
 from egur_core.reasoner.selection import choose, vote_key
@@ -52,11 +52,15 @@ class AskState(BaseModel):
     config: LoopConfig
     stage: Stage = "proposed"
     retrieved: Retrieved = Field(default_factory=Retrieved)
+    watermark: int = Field(0, description="the newest memory op when the question read memory")
     guide: GuideOutcome = Field(default_factory=GuideOutcome)
+    candidates: list[ProposedCandidate] = Field(default_factory=list, description="the runnable ones")
+    fallback: bool = Field(False, description="the Guide proposed nothing runnable: the fallback strategy stands in")
     results: dict[int, ExecutionResult] = Field(default_factory=dict, description="by candidate index")
     chosen: int | None = Field(None, description="candidate index of the answer that counts")
     gold: str | None = None
     feedback: dict[int, bool | None] = Field(default_factory=dict, description="by candidate index")
+    sources: dict[int, str] = Field(default_factory=dict, description="where each verdict came from")
     label_free: bool = False
     consolidation: ConsolidationOutcome | None = None
     applied: int = 0
@@ -64,9 +68,10 @@ class AskState(BaseModel):
     seconds: float = Field(0.0, description="machine time spent in the steps (not the person's)")
 
     @property
-    def candidates(self) -> list[ProposedCandidate]:
-        """The valid candidates, in the Guide's order."""
-        return self.guide.valid
+    def shown(self) -> list[ProposedCandidate]:
+        """Everything to show: the Guide's candidates (refused ones too) and a fallback that stood in."""
+        proposed = {c.index for c in self.guide.candidates}
+        return [*self.guide.candidates, *(c for c in self.candidates if c.index not in proposed)]
 
     @property
     def ran(self) -> list[ProposedCandidate]:
@@ -101,6 +106,12 @@ def recent(store: MemoryStore, limit: int = 20) -> list[dict[str, Any]]:
                        "LIMIT ?", [int(limit)])
 
 
+def person_sources(state: AskState, feedback: dict[int, bool | None]) -> dict[int, str]:
+    """Where a person's verdicts come from: a label where they gave one, ``failed`` for runs with no answer."""
+    return {i: "failed" if not state.results[i].ok else "label" if v is not None else "none"
+            for i, v in feedback.items() if i in state.results}
+
+
 def marks_to_feedback(state: AskState, marks: dict[int, bool]) -> dict[int, bool | None]:
     """A person marked some answers right or wrong: answers that say the same thing share the mark;
     failed runs are wrong; the rest stay unknown (None)."""
@@ -127,11 +138,12 @@ class AskLoop(EGuRLoop):
         ran = state.ran
         p = ProblemState(state.run_id, 0, state.task, started=time.perf_counter() - state.seconds,
                          retrieved=state.retrieved, guide=state.guide, candidates=ran,
-                         results=[state.results[c.index] for c in ran], consolidation=state.consolidation)
+                         results=[state.results[c.index] for c in ran], consolidation=state.consolidation,
+                         fallback=state.fallback, watermark=state.watermark)
         p.chosen = next((i for i, c in enumerate(ran) if c.index == state.chosen), None)
         if state.feedback or state.label_free:
-            feedback = [state.feedback.get(c.index) for c in ran]
-            correct = feedback[p.chosen] if p.chosen is not None and not state.label_free else None
+            feedback = [Feedback(state.feedback.get(c.index), state.sources.get(c.index, "none")) for c in ran]
+            correct = feedback[p.chosen].correct if p.chosen is not None and not state.label_free else None
             p.judgement = Judgement(correct=correct, gold=state.gold, feedback=feedback)
         return p
 
@@ -140,13 +152,20 @@ class AskLoop(EGuRLoop):
         started = time.perf_counter()
         config = config.model_copy(update={"n": 1, "benchmark": task.benchmark})
         run_id = self.start_run(config, extra={"ask": True})
+        if config.seed_library:
+            with self.memory.session() as store:
+                store.seed_library(self.shipped)
         p = ProblemState(run_id, 0, task)
         self._retrieve(p, config)
         guide = await self._ask_guide(task, config, p.retrieved)
-        self.emit("candidates_proposed", run_id, 0, exploited=False, guide_error=guide.error,
-                  names=[c.strategy.name for c in guide.valid if c.strategy])
-        return self._save(AskState(run_id=run_id, task=task, config=config, retrieved=p.retrieved, guide=guide),
-                          started)
+        candidates, fallback = guide.valid, False
+        if not candidates and self.fallback is not None:  # as the loop does: something always runs
+            candidates, fallback = [ProposedCandidate(index=len(guide.candidates), strategy=self.fallback,
+                                                      origin="fallback", rationale=f"fallback: {guide.error}")], True
+        self.emit("candidates_proposed", run_id, 0, exploited=False, guide_error=guide.error, fallback=fallback,
+                  names=[c.strategy.name for c in candidates if c.strategy])
+        return self._save(AskState(run_id=run_id, task=task, config=config, retrieved=p.retrieved, guide=guide,
+                                   watermark=p.watermark, candidates=candidates, fallback=fallback), started)
 
     async def run_candidates(self, state: AskState, picks: list[int] | None = None,
                              verifier: Verifier | None = None) -> AskState:
@@ -177,9 +196,11 @@ class AskLoop(EGuRLoop):
         state.label_free = feedback is None
         if feedback is None:
             ran = state.ran
-            position = next((i for i, c in enumerate(ran) if c.index == state.chosen), None)
-            verdicts = label_free_feedback(state.task.text, [state.results[c.index] for c in ran], position, verifier)
-            feedback = {c.index: v for c, v in zip(ran, verdicts)}
+            verdicts = label_free_feedback(state.task.text, [state.results[c.index] for c in ran], verifier)
+            feedback = {c.index: v.correct for c, v in zip(ran, verdicts)}
+            state.sources = {c.index: v.source for c, v in zip(ran, verdicts)}
+        else:
+            state.sources = person_sources(state, feedback)
         state.feedback, state.gold = dict(feedback), gold
         p = self._problem(state)
         config = state.config.model_copy(update={"label_free": state.label_free})

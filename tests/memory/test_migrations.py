@@ -50,9 +50,9 @@ def test_a_new_embedder_dimension_reembeds_existing_items(tmp_path) -> None:
 
 
 def test_problems_recorded_before_the_judge_role_read_as_costing_nothing_for_it(tmp_path) -> None:
-    path = str(tmp_path / "v6.duckdb")
+    path = str(tmp_path / "v8.duckdb")
     con = duckdb.connect(path)
-    migrate(con, 256, target=6)
+    migrate(con, 256, target=8)
     con.execute("INSERT INTO runs (run_id, created_at, benchmark) VALUES ('r', now(), 'sat3')")
     con.execute("INSERT INTO problems (run_id, idx, cost_guide, finished_at) VALUES ('r', 0, 0.5, now())")
     con.close()
