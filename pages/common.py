@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from egur_core.app.services import DEFAULT_DB, resolve_settings, role_summary
+from egur_core.app.services import DEFAULT_DB, resolve_settings, role_summary, sandbox_banner
 from egur_core.llm import Settings
 from egur_core.memory.database import MemoryFile, MemoryFileBusy
 from egur_core.memory.store import MemoryStore
@@ -63,6 +63,7 @@ def settings() -> Settings:
 
 def model_badge() -> None:
     """Always say whether answers come from the simulated model."""
+    sandbox_banner(st.error)
     current = settings()
     if current.is_simulated:
         st.caption(f":orange-badge[:material/science: Simulated model, offline] {role_summary(current)} · "

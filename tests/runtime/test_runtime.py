@@ -7,6 +7,7 @@ import pytest
 
 from egur_core.runtime.engine import Runtime
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.tokens import estimate_prompt_tokens
 
 
 def make(*steps, budget=None) -> Strategy:
@@ -115,9 +116,10 @@ def test_token_budget_ends_the_execution(runtime, chat):
     assert not result.ok and "tokens" in result.error and result.failed_step == "again"
 
 
-def test_llm_max_tokens_is_clamped_to_the_remaining_budget(runtime, chat):
+def test_llm_max_tokens_is_clamped_so_prompt_and_answer_fit_the_remaining_budget(runtime, chat):
     execute(runtime, make({**LLM, "max_tokens": 5000}, ANSWER, budget={"max_tokens": 300}))
-    assert chat.calls[0]["max_tokens"] == 300
+    call = chat.calls[0]
+    assert call["max_tokens"] + estimate_prompt_tokens(call["messages"]) == 300
 
 
 def test_wall_time_budget_ends_a_slow_execution(runtime, chat):
