@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from egur_core.reasoner.selection import vote_key
-from egur_core.reasoner.task import Grader, GradingUsage, Task, Verifier
+from egur_core.reasoner.task import Grader, GradingUsage, Task, Verifier, grading_usage
 from egur_core.runtime.trace import ExecutionResult
 
 
@@ -57,7 +57,7 @@ def judge(task: Task, results: Sequence[ExecutionResult], chosen: int | None, *,
         feedback = [Feedback(grader.grade(task, r.answer or ""), "label") if _answered(r) else Feedback(False, "failed")
                     for r in results]
     return Judgement(correct=correct, gold=grader.gold(task) if grader is not None else None, feedback=feedback,
-                     grading=grader.usage(task) if grader is not None else GradingUsage())
+                     grading=grading_usage(grader, task))
 
 
 def label_free_feedback(problem_text: str, results: Sequence[ExecutionResult],

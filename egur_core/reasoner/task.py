@@ -41,8 +41,8 @@ class Grader(Protocol):
         ...
 
     def usage(self, task: Task) -> GradingUsage:
-        """What grading this task has cost so far: zero for a rule, the calls of an LLM judge (role ``judge``),
-        recorded apart from the method's own cost."""
+        """What grading this task has cost so far: the calls of an LLM judge (role ``judge``), recorded apart
+        from the method's own cost. Optional: a grader by rule, which calls no model, need not define it."""
         ...
 
 
@@ -53,6 +53,12 @@ class GradingUsage(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     calls: int = 0
+
+
+def grading_usage(grader: Grader | None, task: Task) -> GradingUsage:
+    """What ``grader`` spent on ``task`` (zero for no grader or one that calls no model)."""
+    usage = getattr(grader, "usage", None)
+    return usage(task) if usage is not None else GradingUsage()
 
 
 @dataclass(frozen=True)

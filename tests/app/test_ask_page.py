@@ -22,7 +22,7 @@ def test_a_typed_problem_shows_memory_and_the_guides_candidates_with_graphs(empt
     at = start(open_page)
     assert not at.exception and not at.error
     assert at.query_params["ask"].startswith("run-")
-    assert "Retrieved from memory: 0 strategies, 0 notes" in [e.label for e in at.expander]
+    assert any(e.label.startswith("Retrieved from memory: ") for e in at.expander)
     assert [s.value for s in at.subheader] == ["The Guide's candidates (2)"]
     assert len(at.get("graphviz_chart")) == 2
     assert at.checkbox(key="ask_pick_0").value and at.button(key="ask_run").label == "Run all"
@@ -65,7 +65,7 @@ def test_edits_can_be_queued_for_review(empty_db, open_page):
     at.button(key="ask_tell").click().run()
     at.button(key="ask_queue").click().run()
     with open_memory(empty_db).session() as store:
-        assert store.proposals() and store.op_log().empty
+        assert store.proposals() and not (store.op_log()["run_id"] == at.query_params["ask"]).any()
 
 
 def test_a_problem_is_picked_from_a_dataset(empty_db, open_page, tmp_path):

@@ -49,7 +49,8 @@ def test_asking_retrieves_memory_and_proposes_k_candidates_without_running_them(
     run = store.get_run(state.run_id)
     assert run["method"] == "ask" and run["status"] == "running" and run["n_problems"] == 1
     assert store.executions_for(state.run_id, 0) == []
-    assert store.query("SELECT kind FROM retrievals WHERE run_id = ?", [state.run_id]) == [{"kind": "note"}]
+    kinds = store.query("SELECT kind, count(*) AS n FROM retrievals WHERE run_id = ? GROUP BY kind", [state.run_id])
+    assert {r["kind"]: r["n"] for r in kinds} == {"note": 1, "entry": len(state.retrieved.entries)}
 
 
 def test_picked_candidates_run_first_and_the_rest_later(store):
@@ -94,6 +95,7 @@ def test_edits_can_be_queued_for_review_instead(store):
     state = step(store, lambda loop: _commit(loop, state, apply=False))
     assert state.applied == 0 and state.proposed > 0
     assert {p.run_id for p in store.proposals()} == {state.run_id}
+    assert not (store.op_log()["run_id"] == state.run_id).any()
 
 
 def test_steps_out_of_order_are_refused_and_change_nothing(store):

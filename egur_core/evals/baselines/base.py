@@ -22,7 +22,7 @@ from egur_core.memory.records import ExecutionRecord, ProblemResult
 from egur_core.reasoner.method import Method, ProblemOutcome
 from egur_core.reasoner.ordering import InOrder, ProblemOrder
 from egur_core.reasoner.role_calls import UsageTotals
-from egur_core.reasoner.task import GradingUsage, Task, Workload
+from egur_core.reasoner.task import GradingUsage, Task, Workload, grading_usage
 from egur_core.runtime.trace import ExecutionResult
 from egur_core.strategy.model import Strategy
 from egur_core.strategy.shipped import shipped_strategies, shipped_strategy
@@ -137,7 +137,7 @@ class Baseline(Method):
         async with gates.committing():
             learned = await self.learn(task, attempt, None if config.label_free else correct, config, run_id, idx)
             gold = grader.gold(task) if grader is not None else None
-            graded = grader.usage(task) if grader is not None else GradingUsage()
+            graded = grading_usage(grader, task)
             outcome = self._record(run_id, idx, task, attempt, (correct, gold, graded), learned,
                                    time.perf_counter() - started)
             gates.done(outcome)

@@ -107,9 +107,6 @@ def check(problem, answer):
     assert outcome.verdict is None and "network" in outcome.error and nobody_called
 
 
-@pytest.mark.xfail(strict=True, reason="today's sandbox keeps CAP_DAC_READ_SEARCH where the interpreter lives under "
-                   "a 0700 home (pyenv in /root), so a check can read host files; the bubblewrap sandbox (mount "
-                   "namespace with only the interpreter and a scratch dir) closes this")
 def test_a_hostile_check_cannot_read_the_memory_file(memory_file):
     reader = f"def check(problem, answer):\n    return len(open({str(memory_file)!r}, 'rb').read()) > 0\n"
     hostile = SandboxVerifier(reader)
@@ -123,7 +120,7 @@ def test_a_label_free_run_learns_from_the_verifier(tmp_path):
     with memory.session() as store:
         stored.add_dataset(store, data, DatasetSpec(name="arith", verifier=ARITHMETIC))
     run_id, outcomes = run_loop(memory, LoopConfig(benchmark="arith", n=3, k=2, seed=0, label_free=True),
-                                work=catalog.workload("arith", 3, 0, memory=memory))
+                                workload=catalog.workload("arith", 3, 0, memory=memory))
     check = SandboxVerifier(ARITHMETIC)
     with memory.session() as store:
         problems = store.problem_rows(run_id).to_dict("records")

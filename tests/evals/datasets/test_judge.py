@@ -75,7 +75,7 @@ def test_a_run_on_a_judged_dataset_bills_the_judge_apart(tmp_path):
         stored.add_dataset(store, data, DatasetSpec(name="cities", scorer=ScorerSpec(kind="judge", rubric=RUBRIC)))
     settings = simulated_settings()
     work = catalog.workload("cities", 2, 0, memory=memory, llm=build_client(settings))
-    run_id, _ = run_loop(memory, LoopConfig(benchmark="cities", n=2, k=2), settings=settings, work=work)
+    run_id, _ = run_loop(memory, LoopConfig(benchmark="cities", n=2, k=2), settings=settings, workload=work)
     with memory.session() as store:
         rows = store.problem_rows(run_id)
         kept = judgements(store, "cities")
