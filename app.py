@@ -7,6 +7,7 @@ st.set_page_config(page_title="EGuR Studio", page_icon=":material/psychology:", 
 PAGES = {
     "Reason": [
         st.Page("pages/run.py", title="Run", icon=":material/play_arrow:", default=True),
+        st.Page("pages/ask.py", title="Ask", icon=":material/help:"),
         st.Page("pages/results.py", title="Results", icon=":material/monitoring:"),
     ],
     "Experience": [

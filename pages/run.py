@@ -12,10 +12,10 @@ import streamlit as st
 from egur_core.app import charts, results_data
 from egur_core.app.jobs import Job, JobRegistry, default_registry
 from egur_core.app.progress import JobSnapshot
-from egur_core.evals.datasets.registry import benchmark_names
 from egur_core.reasoner.loop import ExploitRule, LoopConfig
 from egur_core.strategy.graph import to_dot
 from pages.common import db_path, memory, memory_file, model_badge, settings
+from pages.datasets_upload import benchmark_options, render_upload
 
 FEED_SIZE = 10
 CURVE_POINTS = 300  # a past run's curves are thinned in SQL; a chart has no more pixels than that
@@ -30,7 +30,8 @@ def jobs() -> JobRegistry:
 def config_form(running: bool) -> LoopConfig | None:
     """The run's settings; returns a config when Start was pressed."""
     with st.form("run_config", border=False):
-        benchmark = st.selectbox("Benchmark", benchmark_names(), key="benchmark")
+        names, labels = benchmark_options()
+        benchmark = st.selectbox("Benchmark", names, format_func=labels.get, key="benchmark")
         c1, c2, c3 = st.columns(3)
         n = c1.number_input("Problems", 1, 10_000, 20, key="n")
         k = c2.number_input("k", 1, 8, 3, key="k", help="candidate strategies the Guide writes per problem")
@@ -193,6 +194,7 @@ current = jobs().get(run_id)
 settings_col, view_col = st.columns([1.1, 2.9], gap="large")
 with settings_col:
     new_config = config_form(running=current is not None and not current.finished)
+    render_upload()
     if new_config is not None and start(new_config):
         st.rerun()  # redraw with the form disabled and the live view polling
 with view_col:

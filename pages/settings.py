@@ -144,7 +144,7 @@ models = st.data_editor(models_frame(current, endpoint, form["mode"]), num_rows=
 aliases = sorted({str(a).strip() for a in models["alias"].dropna() if str(a).strip()} |
                  {a for a, m in current.models.items() if m.endpoint != endpoint})
 roles = {}
-for col, role in zip(st.columns(3), ROLES):
+for col, role in zip(st.columns(len(ROLES)), ROLES):
     now = current.roles.get(role)
     roles[role] = col.selectbox(f"{role.capitalize()} model", aliases, key=f"set_role_{role}_{rev}_{form['mode']}",
                                 index=aliases.index(now) if now in aliases else 0) if aliases else None

@@ -19,7 +19,7 @@ from egur_core.app.progress import ProblemRecord
 from egur_core.evals.metrics import CURVE_COLUMNS, ROLLING_WINDOW, curve_frame  # noqa: F401  (CURVE_COLUMNS: the frame charts draw)
 from egur_core.strategy.roles import ROLES
 
-ROLE_COLORS = {"guide": "#6366f1", "executor": "#10b981", "consolidator": "#f59e0b"}
+ROLE_COLORS = {"guide": "#6366f1", "executor": "#10b981", "consolidator": "#f59e0b", "judge": "#94a3b8"}
 PALETTE = ["#4f46e5", "#f97316", "#0ea5e9", "#db2777", "#16a34a", "#a16207", "#7c3aed", "#475569"]
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320, legend=dict(orientation="h", y=-0.25),
                hovermode="closest")

@@ -68,7 +68,8 @@ def _headline(rows: list[dict[str, Any]]) -> str:
 def _table(rows: list[dict[str, Any]]) -> str:
     best_acc = max((r["accuracy"] for r in rows), default=0.0)
     head = ("<tr><th>method</th><th>seed</th><th>problems</th><th>accuracy</th><th>$ total</th><th>$ / problem</th>"
-            "<th>guide $</th><th>executor $</th><th>memory upkeep $</th><th>tokens / problem</th><th>calls</th>"
+            "<th>guide $</th><th>executor $</th><th>memory upkeep $</th><th>judge $</th><th>tokens / problem</th>"
+            "<th>calls</th>"
             "</tr>")
     body = []
     for r in rows:
@@ -79,7 +80,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             f"</span>{html.escape(_name(r['method']))}</td><td>{r['seed']}</td><td>{r['problems']}</td>"
             f"<td class='{'best' if r['accuracy'] == best_acc else ''}'>{r['accuracy']:.1%}</td>"
             f"<td>{r['cost_usd']:.4f}</td><td>{r['cost_per_problem']:.5f}</td><td>{by_role['guide']:.4f}</td>"
-            f"<td>{by_role['executor']:.4f}</td><td>{by_role['consolidator']:.4f}</td>"
+            f"<td>{by_role['executor']:.4f}</td><td>{by_role['consolidator']:.4f}</td><td>{by_role['judge']:.4f}</td>"
             f"<td>{r['tokens_per_problem']:,.0f}</td><td>{r['calls']}</td></tr>")
     return f"<table>{head}{''.join(body)}</table>"
 
@@ -101,7 +102,8 @@ def build_report(store: MemoryStore, ids: list[str], title: str | None = None) -
     notes = ("<p class=note>Accuracy is chosen without the label and scored by the benchmark's official rule. "
              "Cost is every model call of the method at list price, split by role: guide (EGuR's strategy writer), "
              "executor (running strategies), memory upkeep (EGuR's Consolidator, the Dynamic Cheatsheet curator, "
-             "the Mem0 fact extractor). Runs that were replayed from the response cache show the cost they had "
+             "the Mem0 fact extractor); judge (grading by an LLM with a rubric) is shown apart and is not "
+             "in the method's total. Runs that were replayed from the response cache show the cost they had "
              "when first run. The best fixed strategy was picked on separate warm-up problems; that one-off selection "
              "cost is not in its row (see the JSON report).</p>")
     data = json.dumps({"ids": ids, "table": rows}, default=str).replace("</", "<\\/")

@@ -21,7 +21,7 @@ from typing import Any
 
 from egur_core.app.progress import JobSnapshot, ProblemRecord, problem_record
 from egur_core.app.services import build_client, build_tools
-from egur_core.evals.datasets.registry import workload
+from egur_core.evals.datasets.catalog import dataset_record, workload
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import EGuRLoop, LoopConfig
 from egur_core.reasoner.method import MemoryAccess, Models
@@ -145,12 +145,14 @@ class JobRegistry:
         ``run_id`` resumes an existing run; ``history`` are its already finished problems. An unknown
         benchmark is refused (``ValueError``) before anything is written or started.
         """
-        work = workload(config.benchmark, config.n, config.seed)
         client = client_factory(settings) if client_factory else build_client(settings, memory=memory)
         stop = threading.Event()
+        work = workload(config.benchmark, config.n, config.seed, memory=memory, llm=client)
+        if work.grader is None:  # a dataset without answers: nothing but the verifier and agreement to learn from
+            config = config.model_copy(update={"label_free": True})
         loop = EGuRLoop(client, tools if tools is not None else build_tools(), memory,
                         on_event=lambda event: job.handle(event), stop=stop)
-        run_id = run_id or loop.start_run(config)
+        run_id = run_id or loop.start_run(config, extra=dataset_record(config.benchmark, memory))
         job = Job(run_id, config, history, stop)
         with self._lock:
             previous = self._jobs.get(run_id)

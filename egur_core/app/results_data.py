@@ -22,15 +22,18 @@ from egur_core.evals.metrics import accuracy, curve_frame, thin
 from egur_core.memory.store import MemoryStore
 from egur_core.runtime.trace import StepTrace
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.roles import METHOD_ROLES, ROLES
 
+_COST_COLUMNS = [f"cost_{role}" for role in ROLES]
+_TOKEN_COLUMNS = [f"tokens_{role}_{way}" for role in ROLES for way in ("in", "out")]
 SUMMARY_COLUMNS = ["run", "run_id", "method", "benchmark", "status", "model", "simulated", "comparison_id",
                    "problems", "accuracy", "cost_usd", "cost_per_problem", "tokens", "tokens_per_problem",
-                   "exploited_share", "cost_guide", "cost_executor", "cost_consolidator"]
+                   "exploited_share", *_COST_COLUMNS]
 
 _RUN_LABEL = ("coalesce(nullif(r.label, ''), r.method || ' · ' || r.benchmark) || ' · ' || "
               "strftime(r.created_at, '%m-%d %H:%M') || ' · ' || regexp_extract(r.run_id, '[^-]+$')")
-_TOKENS = ("p.tokens_guide_in + p.tokens_guide_out + p.tokens_executor_in + p.tokens_executor_out + "
-           "p.tokens_consolidator_in + p.tokens_consolidator_out")
+_TOKENS = " + ".join(f"p.tokens_{role}_{way}" for role in METHOD_ROLES for way in ("in", "out"))  # the method's
+_ROLE_SUMS = ", ".join(f"coalesce(sum(p.{column}), 0) AS {column}" for column in _COST_COLUMNS)
 
 
 def _query(store: MemoryStore, sql: str, params: list[Any]) -> pd.DataFrame:
@@ -53,9 +56,7 @@ def summary(store: MemoryStore, run_ids: list[str]) -> pd.DataFrame:
                r.comparison_id, count(p.idx) AS problems, list(p.correct) AS graded,
                coalesce(sum(p.cost_usd), 0) AS cost_usd, sum(p.cost_usd) / nullif(count(p.idx), 0) AS cost_per_problem,
                coalesce(sum({_TOKENS}), 0) AS tokens, sum({_TOKENS}) / nullif(count(p.idx), 0) AS tokens_per_problem,
-               avg(p.exploited::INT) AS exploited_share, coalesce(sum(p.cost_guide), 0) AS cost_guide,
-               coalesce(sum(p.cost_executor), 0) AS cost_executor,
-               coalesce(sum(p.cost_consolidator), 0) AS cost_consolidator
+               avg(p.exploited::INT) AS exploited_share, {_ROLE_SUMS}
         FROM runs r LEFT JOIN problems p ON p.run_id = r.run_id AND p.finished_at IS NOT NULL
         WHERE list_contains(?::VARCHAR[], r.run_id)
         GROUP BY ALL ORDER BY r.method, run""", [run_ids])
@@ -75,11 +76,9 @@ def curves(store: MemoryStore, run_ids: list[str], max_points: int = 1000) -> pd
 
 def problems_csv(store: MemoryStore, run_ids: list[str]) -> bytes:
     """Every finished problem of the runs, unthinned, for download (no problem texts: they can be huge)."""
-    frame = _query(store, """
+    frame = _query(store, f"""
         SELECT run_id, idx, problem_id, benchmark, answer, gold, correct, exploited, chosen_strategy_hash,
-               cost_usd, cost_guide, cost_executor, cost_consolidator, tokens_guide_in, tokens_guide_out,
-               tokens_executor_in, tokens_executor_out, tokens_consolidator_in, tokens_consolidator_out,
-               calls, latency_s, error
+               cost_usd, {', '.join(_COST_COLUMNS + _TOKEN_COLUMNS)}, calls, latency_s, error
         FROM problems WHERE finished_at IS NOT NULL AND list_contains(?::VARCHAR[], run_id)
         ORDER BY run_id, idx""", [run_ids])
     return safe_csv(frame)
@@ -104,7 +103,7 @@ def run_records(store: MemoryStore, run_id: str, last: int | None = None) -> lis
     """A run's finished problems as the live view's records (a reattached tab, a resumed run)."""
     frame = _query(store, f"""
         SELECT p.idx, p.correct, p.cost_usd, p.exploited, p.answer, s.name AS chosen_strategy,
-               p.cost_guide, p.cost_executor, p.cost_consolidator, {_TOKENS} AS tokens,
+               {', '.join('p.' + c for c in _COST_COLUMNS)}, {_TOKENS} AS tokens,
                (SELECT list(st.name ORDER BY e.candidate) FROM executions e LEFT JOIN strategies st
                   ON st.hash = e.strategy_hash WHERE e.run_id = p.run_id AND e.idx = p.idx
                   AND NOT coalesce(e.stale, false)) AS candidates
@@ -116,7 +115,7 @@ def run_records(store: MemoryStore, run_id: str, last: int | None = None) -> lis
         cost_usd=float(r["cost_usd"] or 0), exploited=bool(r["exploited"]), chosen_strategy=r["chosen_strategy"],
         answer=r["answer"], candidates=tuple(n for n in (r["candidates"] if r["candidates"] is not None else [])
                                              if isinstance(n, str)),
-        cost_by_role={role: float(r[f"cost_{role}"] or 0) for role in ("guide", "executor", "consolidator")},
+        cost_by_role={role: float(r[f"cost_{role}"] or 0) for role in ROLES},
         tokens=int(r["tokens"] or 0)) for r in frame.to_dict("records")][::-1]
 
 

@@ -16,6 +16,7 @@ from egur_core.llm.capabilities import CapabilityMemory
 from egur_core.memory.database import MemoryFile
 from egur_core.memory.embedding import local_embedding
 from egur_core.sim import SimulatedTransport, simulator_fingerprint
+from egur_core.strategy.roles import ROLES
 from egur_core.tools.registry import ToolRegistry, default_registry
 from egur_core.tools.sandbox import allow_unsafe_sandbox, sandbox_notice  # noqa: F401  (for the CLI and pages)
 
@@ -71,7 +72,7 @@ def sandbox_banner(show: Callable[[str], object]) -> None:
 
 def role_summary(settings: Settings) -> str:
     """Which model each role uses, e.g. ``guide=sim-pro, executor=sim-mini, consolidator=sim-pro``."""
-    return ", ".join(f"{role}={settings.resolve(role).model}" for role in ("guide", "executor", "consolidator"))
+    return ", ".join(f"{role}={settings.resolve(role).model}" for role in ROLES)
 
 
 def describe_models(settings: Settings) -> str:

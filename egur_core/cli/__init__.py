@@ -17,8 +17,8 @@ import duckdb
 
 from egur_core.app.services import allow_unsafe_sandbox, sandbox_notice
 
-COMMAND_MODULES = ("strategy", "run", "memory", "bench", "report", "cache", "doctor")
-RUNS_CODE = {"run", "bench", "strategy"}  # commands that may execute model-written code: they show the sandbox banner
+COMMAND_MODULES = ("strategy", "run", "memory", "bench", "report", "cache", "doctor", "dataset", "ask")
+RUNS_CODE = {"run", "bench", "strategy", "ask", "dataset"}  # they may run model-written code: sandbox banner
 STORAGE_HINT = ("the memory file could not be read or written; restore a backup or import an export into a new "
                 "file (egur memory import EXPORT.json --db NEW.duckdb)")
 

@@ -18,7 +18,8 @@ from egur_core.reasoner.events import LoopEvent
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="compare EGuR with baselines on the same problems")
-    parser.add_argument("--benchmark", required=True, help=f"one of: {', '.join(benchmark_names())}")
+    parser.add_argument("--benchmark", required=True, help=f"one of: {', '.join(benchmark_names())}, or a "
+                        "dataset you added (egur dataset list)")
     parser.add_argument("--n", type=int, default=30, help="evaluated problems per seed")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma list from {','.join(METHODS)}")
     parser.add_argument("--seeds", help="comma list of seeds (mean and spread); overrides --seed")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from egur_core.app.services import build_client, build_tools, describe_models, open_memory, resolve_settings
 from egur_core.cli.common import add_db_option, add_model_options, print_table
-from egur_core.evals.datasets.registry import benchmark_names, workload
+from egur_core.evals.datasets.catalog import dataset_record, workload
+from egur_core.evals.datasets.registry import benchmark_names
 from egur_core.evals.run_records import run_report, summarise
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
@@ -20,7 +21,8 @@ from egur_core.strategy.roles import ROLES
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="run the EGuR loop on a benchmark")
-    parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}")
+    parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}, or a dataset you added "
+                        "(egur dataset list)")
     parser.add_argument("--n", type=int, default=30, help="number of problems")
     parser.add_argument("--k", type=int, default=3, help="candidate strategies per problem")
     parser.add_argument("--parallel", type=int, default=1, metavar="W",
@@ -82,14 +84,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run(settings, memory, config: LoopConfig, resume: str | None, progress, stop) -> str:
-    work = workload(config.benchmark, config.n, config.seed)  # an unknown benchmark is refused before any write
-    if config.label_free and work.verifier is None:
-        print(f"label-free: {config.benchmark} has no verifier, so candidates learn only from agreement between "
-              "at least two of them; a strategy run alone (k=1, or exploited) teaches nothing", file=sys.stderr)
     client = build_client(settings, memory=memory)
     try:
+        # an unknown benchmark is refused before any write
+        work = workload(config.benchmark, config.n, config.seed, memory=memory, llm=client)
+        if work.grader is None and not config.label_free:
+            print(f"{config.benchmark} has no answers: learning label-free (verifier and agreement)", file=sys.stderr)
+            config = config.model_copy(update={"label_free": True})
+        if config.label_free and work.verifier is None:
+            print(f"label-free: {config.benchmark} has no verifier, so candidates learn only from agreement between "
+                  "at least two of them; a strategy run alone (k=1, or exploited) teaches nothing", file=sys.stderr)
         loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)
-        run_id = resume or loop.start_run(config)
+        run_id = resume or loop.start_run(config, extra=dataset_record(config.benchmark, memory))
         progress.run_id = run_id
         print(f"run {run_id} on {config.benchmark}: {config.n} problems, k={config.k}", file=sys.stderr)
         await loop.run(config, work, run_id=run_id)
@@ -139,8 +145,8 @@ def _print_summary(report: dict) -> None:
         ["exploited / explored", f"{s['exploited']} / {s['problems'] - s['exploited']}"],
         ["cost total $", f"{s['cost_usd']:.5f}"],
         ["cost per problem $", f"{s['cost_per_problem']:.5f}"],
-        *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ("guide", "executor", "consolidator")],
-        *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ("guide", "executor", "consolidator")],
+        *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ROLES],
+        *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ROLES],
         ["prompt tokens from the provider's cache", f"{s['tokens_cached_in']} "
                                                      f"({s['tokens_cached_in'] / max(prompt_tokens, 1):.0%})"],
         ["reasoning tokens", s["tokens_reasoning"]],

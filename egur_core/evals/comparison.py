@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from egur_core.evals.baselines import BASELINES, BaselineConfig
 from egur_core.evals.comparison_table import copy_run, summarise_runs
-from egur_core.evals.datasets.registry import load_problems, workload
+from egur_core.evals.datasets.catalog import Sessions, dataset_record, load_problems, workload
 from egur_core.evals.run_records import problem_records, summarise
 from egur_core.llm import CallRecord, LLMClient, Settings
 from egur_core.llm.cache import ResponseCache
@@ -80,13 +80,21 @@ class BenchResult(BaseModel):
         return summarise_runs(self.runs)
 
 
-def split_stream(benchmark: str, n: int, warmup: int, seed: int) -> tuple[Workload, Workload]:
-    """The evaluated stream (exactly the benchmark's first ``n`` for ``seed``) and disjoint warm-up problems."""
-    problems = load_problems(benchmark, n + warmup, seed)
+def split_stream(benchmark: str, n: int, warmup: int, seed: int, *, memory: Sessions | None = None,
+                 llm: Any = None) -> tuple[Workload, Workload]:
+    """The evaluated stream (exactly the benchmark's first ``n`` for ``seed``) and disjoint warm-up problems.
+
+    ``memory`` holds a dataset a person added; ``llm`` is the client a judge-scored dataset's judge calls."""
+    if memory is None:
+        problems = load_problems(benchmark, n + warmup, seed)
+    else:
+        with memory.session() as store:
+            problems = load_problems(benchmark, n + warmup, seed, store=store)
     stream, warm = problems[:n], problems[n:]
     if len(warm) < warmup and benchmark in WARMUP_FALLBACK:
         warm += load_problems(WARMUP_FALLBACK[benchmark], warmup - len(warm), seed)
-    return workload(benchmark, problems=stream), workload(benchmark, problems=warm)
+    return (workload(benchmark, problems=stream, memory=memory, llm=llm),
+            workload(benchmark, problems=warm, memory=memory, llm=llm))
 
 
 class ClientFactory(Protocol):
@@ -120,6 +128,8 @@ class Bench:
         self.comparison_id = config.comparison_id or f"cmp-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.on_event = on_event or (lambda method, seed, event: None)
         self.tools = default_registry()
+        self.dataset = dataset_record(config.benchmark, memory)  # an unknown benchmark is refused here
+        self.label_free = config.label_free or (self.dataset["dataset"].get("answers") is False)
 
     async def run(self) -> BenchResult:
         started = time.perf_counter()
@@ -160,28 +170,29 @@ class Bench:
 
     async def _run_baseline(self, method: str, client: LLMClient, seed: int) -> tuple[str, str | None, dict]:
         cfg = self.config
-        stream, warm = split_stream(cfg.benchmark, cfg.n, cfg.warmup, seed)
+        stream, warm = split_stream(cfg.benchmark, cfg.n, cfg.warmup, seed, memory=self.memory, llm=client)
         baseline = BASELINES[method](client, self.tools, self.memory, on_event=self._listener(method, seed))
         scope = f"{self.comparison_id}/{method}/seed{seed}"
-        common = {"benchmark": cfg.benchmark, "seed": seed, "scope": scope, "label_free": cfg.label_free,
+        common = {"benchmark": cfg.benchmark, "seed": seed, "scope": scope, "label_free": self.label_free,
                   "sc_n": cfg.sc_n}
         info: dict[str, Any] = {}
         if method == "static":
             info = await baseline.prepare(BaselineConfig(n=cfg.n, **common),
-                                          warm if warm.tasks else split_stream(cfg.benchmark, cfg.n,
-                                                                               cfg.static_warmup, seed)[1])
+                                          warm if warm.tasks else split_stream(
+                                              cfg.benchmark, cfg.n, cfg.static_warmup, seed, memory=self.memory,
+                                              llm=client)[1])
         warm_id = None
         if warm.tasks and method in ("dc", "mem0"):  # memory-less baselines have nothing to warm up
             warm_cfg = BaselineConfig(n=len(warm), label="warmup", comparison_id=f"{self.comparison_id}:warmup",
                                       **common)
             warm_id = await baseline.run(warm_cfg, warm, info={"phase": "warmup"})
         eval_cfg = BaselineConfig(n=cfg.n, label=cfg.label, comparison_id=self.comparison_id, **common)
-        run_id = await baseline.run(eval_cfg, stream, info={**info, "phase": "eval"})
+        run_id = await baseline.run(eval_cfg, stream, info={**info, **self.dataset, "phase": "eval"})
         return run_id, warm_id, info
 
     async def _run_egur(self, client: LLMClient, seed: int) -> tuple[str, str | None, dict]:
         cfg = self.config
-        stream, warm = split_stream(cfg.benchmark, cfg.n, cfg.warmup, seed)
+        stream, warm = split_stream(cfg.benchmark, cfg.n, cfg.warmup, seed, memory=self.memory, llm=client)
         fresh = cfg.egur_memory == "fresh"
         memory = MemoryFile(self._scratch_path(seed)) if fresh else self.memory
         loop = EGuRLoop(client, self.tools, memory, on_event=self._listener("egur", seed))
@@ -199,8 +210,9 @@ class Bench:
     async def _egur_pass(self, loop: EGuRLoop, work: Workload, seed: int, comparison_id: str, label: str) -> str:
         cfg = self.config
         loop_cfg = LoopConfig(benchmark=cfg.benchmark, n=len(work), k=cfg.k, seed=seed, label=label,
-                              label_free=cfg.label_free)
-        run_id = loop.start_run(loop_cfg, comparison_id=comparison_id, extra={"egur_memory": cfg.egur_memory})
+                              label_free=self.label_free)
+        run_id = loop.start_run(loop_cfg, comparison_id=comparison_id,
+                                extra={"egur_memory": cfg.egur_memory, **self.dataset})
         await loop.run(loop_cfg, work, run_id=run_id)
         return run_id
 

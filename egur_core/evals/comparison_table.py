@@ -12,7 +12,7 @@ from typing import Any
 
 from egur_core.evals.run_records import problem_records, summarise
 from egur_core.memory.records import ExecutionRecord, ProblemResult, RunConfig
-from egur_core.strategy.roles import ROLES
+from egur_core.strategy.roles import METHOD_ROLES, ROLES
 
 _METHOD_ORDER = {m: i for i, m in enumerate(("egur", "static", "sc", "dc", "mem0", "cot"))}
 _RESULT_FIELDS = [f for f in ProblemResult.model_fields if f not in ("run_id", "idx", "chosen_execution_id")]
@@ -73,7 +73,7 @@ def summarise_runs(runs: list[Any]) -> list[dict[str, Any]]:
         acc_mean, acc_sd = _mean_sd([r.summary["accuracy"] for r in mine])
         cost_mean, cost_sd = _mean_sd([r.summary["cost_usd"] for r in mine])
         problems = statistics.fmean(r.summary["problems"] for r in mine)
-        tokens = statistics.fmean(sum(r.summary["tokens_by_role"].values()) for r in mine)
+        tokens = statistics.fmean(sum(r.summary["tokens_by_role"][role] for role in METHOD_ROLES) for r in mine)
         rows.append({
             "method": method, "seeds": [r.seed for r in mine], "problems": problems,
             "accuracy": acc_mean, "accuracy_sd": acc_sd, "cost_usd": cost_mean, "cost_usd_sd": cost_sd,
@@ -106,7 +106,7 @@ def resolve_runs(store: Any, ids: list[str]) -> list[dict[str, Any]]:
 def run_row(store: Any, run: dict[str, Any]) -> dict[str, Any]:
     """A table row for one stored run (report of arbitrary runs, not only a fresh bench)."""
     s = summarise(problem_records(store, run["run_id"]))
-    tokens = sum(s["tokens_by_role"].values())
+    tokens = sum(s["tokens_by_role"][role] for role in METHOD_ROLES)
     n = s["problems"]
     return {"method": run["method"], "seed": run["seed"], "run_id": run["run_id"], "label": run.get("label") or "",
             "benchmark": run["benchmark"], "problems": n, "accuracy": s["accuracy"], "cost_usd": s["cost_usd"],

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from egur_core.evals.metrics import accuracy
-from egur_core.strategy.roles import ROLES
+from egur_core.strategy.roles import METHOD_ROLES, ROLES
 
 
 def _clean(value: Any) -> Any:
@@ -50,7 +50,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(records)
     cost_by_role = {r: sum(p["cost_usd"][r] for p in records) for r in ROLES}
     tokens_by_role = {r: sum(p["tokens"][r]["in"] + p["tokens"][r]["out"] for p in records) for r in ROLES}
-    total = sum(cost_by_role.values())
+    total = sum(cost_by_role[r] for r in METHOD_ROLES)  # the judge grades: counted apart
     return {
         "problems": n, "accuracy": accuracy(p["correct"] for p in records) or 0.0,
         "exploited": sum(p["exploited"] for p in records), "cost_usd": total,

@@ -19,7 +19,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from egur_core.llm.pricing import Price, list_price
-from egur_core.strategy.roles import ROLES, TIERS, Role  # noqa: F401  (Role is part of this module's API)
+from egur_core.strategy.roles import METHOD_ROLES, ROLE_FALLBACKS, ROLES, TIERS, Role  # noqa: F401  (Role: API)
 
 DEFAULT_REAL_MODEL = "gpt-4o-mini"
 _USERINFO = re.compile(r"(?<=//)[^/@?#]*@")
@@ -90,6 +90,9 @@ class Settings(BaseModel):
                     f"model {alias!r} uses endpoint {spec.endpoint!r}, which is not configured "
                     f"(endpoints: {', '.join(sorted(self.endpoints)) or 'none'})"
                 )
+        for role, fallback in ROLE_FALLBACKS.items():  # a file written before the role existed
+            if role not in self.roles and fallback in self.roles:
+                self.roles[role] = self.roles[fallback]
         for role, alias in self.roles.items():
             if role not in ROLES:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
@@ -143,7 +146,7 @@ class Settings(BaseModel):
         return bool(used) and all(self.endpoints[name].simulated for name in used)
 
     def model_catalog(self) -> list[dict]:
-        """What the Guide is told about the models it may choose for a step."""
+        """What the Guide is told about the models it may choose for a step (the judge only grades: not listed)."""
         prices = self.prices()
         return [
             {
@@ -152,7 +155,7 @@ class Settings(BaseModel):
                 "price_in": prices[s.alias].input,
                 "price_out": prices[s.alias].output,
                 "description": s.description,
-                "roles": sorted(r for r, a in self.roles.items() if a == s.alias),
+                "roles": sorted(r for r, a in self.roles.items() if a == s.alias and r in METHOD_ROLES),
                 "tiers": sorted(t for t, a in self.tiers.items() if a == s.alias),
             }
             for s in self.models.values()
@@ -178,7 +181,7 @@ def simulated_settings(seed: int = 0, latency_s: float = 0.0) -> Settings:
             "large": ModelSpec(alias="large", model="sim-pro", price_in=2.50, price_out=10.00,
                                description="strong reasoning, 15x the price"),
         },
-        roles={"guide": "large", "executor": "small", "consolidator": "large"},
+        roles={"guide": "large", "executor": "small", "consolidator": "large", "judge": "large"},
         tiers={"cheap": "small", "strong": "large"},
         sim_seed=seed,
         sim_latency_s=latency_s,

@@ -176,6 +176,16 @@ def m008_cached_tokens_and_prices(con: duckdb.DuckDBPyConnection, dim: int) -> N
     """)
 
 
+@migration
+def m009_judge_role(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    """The judge role (an LLM grading answers of a dataset scored by a rubric) has its own cost columns."""
+    _run(con, """
+    ALTER TABLE problems ADD COLUMN cost_judge DOUBLE DEFAULT 0;
+    ALTER TABLE problems ADD COLUMN tokens_judge_in BIGINT DEFAULT 0;
+    ALTER TABLE problems ADD COLUMN tokens_judge_out BIGINT DEFAULT 0
+    """)
+
+
 def entry_embedding_text(signature: str, example: str | None) -> str:
     """What a library entry is embedded as: its signature, plus the example problem when known."""
     return f"{signature}\n{example}" if example else signature

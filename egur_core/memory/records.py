@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from egur_core.strategy.model import Strategy
-from egur_core.strategy.roles import ROLES
+from egur_core.strategy.roles import METHOD_ROLES, ROLES
 from egur_core.strategy.text import clean_text
 
 ProposalStatus = Literal["pending", "approved", "rejected"]
@@ -107,12 +107,15 @@ class ProblemResult(_Record):
     cost_guide: float = 0.0
     cost_executor: float = 0.0
     cost_consolidator: float = 0.0
+    cost_judge: float = Field(0.0, description="grading by an LLM judge (a dataset's rubric), apart from the method")
     tokens_guide_in: int = 0
     tokens_guide_out: int = 0
     tokens_executor_in: int = 0
     tokens_executor_out: int = 0
     tokens_consolidator_in: int = 0
     tokens_consolidator_out: int = 0
+    tokens_judge_in: int = 0
+    tokens_judge_out: int = 0
     calls: int = 0
     latency_s: float = 0.0
     error: str | None = None
@@ -123,7 +126,8 @@ class ProblemResult(_Record):
 
     @property
     def cost_usd(self) -> float:
-        return sum(self.cost_by_role.values())
+        """The method's cost: every role but the judge, whose grading is counted apart (``cost_judge``)."""
+        return sum(getattr(self, f"cost_{role}") for role in METHOD_ROLES)
 
     @property
     def cost_by_role(self) -> dict[str, float]:

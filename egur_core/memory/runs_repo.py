@@ -15,11 +15,11 @@ import pandas as pd
 
 from egur_core.memory.base import StoreBase
 from egur_core.memory.records import RUN_STATUSES, ExecutionRecord, ProblemResult, RunConfig, dumps, utcnow
+from egur_core.strategy.roles import ROLES
 
 _PROBLEM_RESULT_COLUMNS = [
     "status", "answer", "correct", "exploited", "chosen_execution_id", "chosen_strategy_hash",
-    "cost_guide", "cost_executor", "cost_consolidator", "tokens_guide_in", "tokens_guide_out",
-    "tokens_executor_in", "tokens_executor_out", "tokens_consolidator_in", "tokens_consolidator_out",
+    *[f"cost_{role}" for role in ROLES], *[f"tokens_{role}_{way}" for role in ROLES for way in ("in", "out")],
     "calls", "latency_s", "error", "gold", "fallback", "tokens_cached_in", "tokens_reasoning",
 ]
 

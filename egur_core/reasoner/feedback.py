@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from egur_core.reasoner.selection import vote_key
-from egur_core.reasoner.task import Grader, Task, Verifier
+from egur_core.reasoner.task import Grader, GradingUsage, Task, Verifier, grading_usage
 from egur_core.runtime.trace import ExecutionResult
 
 
@@ -42,6 +42,8 @@ class Judgement:
     """The gold answer, revealed for the record only now."""
     feedback: list[Feedback]
     """Per candidate, what the Consolidator and the library statistics are told."""
+    grading: GradingUsage = field(default_factory=GradingUsage)
+    """What the grader's own model calls cost (an LLM judge): recorded as the ``judge`` role, apart."""
 
 
 def judge(task: Task, results: Sequence[ExecutionResult], chosen: int | None, *, grader: Grader | None,
@@ -54,7 +56,8 @@ def judge(task: Task, results: Sequence[ExecutionResult], chosen: int | None, *,
     else:
         feedback = [Feedback(grader.grade(task, r.answer or ""), "label") if _answered(r) else Feedback(False, "failed")
                     for r in results]
-    return Judgement(correct=correct, gold=grader.gold(task) if grader is not None else None, feedback=feedback)
+    return Judgement(correct=correct, gold=grader.gold(task) if grader is not None else None, feedback=feedback,
+                     grading=grading_usage(grader, task))
 
 
 def label_free_feedback(problem_text: str, results: Sequence[ExecutionResult],

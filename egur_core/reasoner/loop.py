@@ -40,7 +40,7 @@ from egur_core.runtime.trace import ExecutionResult
 from egur_core.strategy.model import Strategy
 from egur_core.strategy.shipped import FALLBACK, shipped_strategies, shipped_strategy
 
-__all__ = ["EGuRLoop", "ExploitRule", "LoopConfig"]
+__all__ = ["EGuRLoop", "ExploitRule", "LoopConfig", "ProblemState"]
 
 
 class LoopConfig(BaseModel):
@@ -275,6 +275,8 @@ class EGuRLoop(Method):
             tokens_guide_in=guide.tokens_in, tokens_guide_out=guide.tokens_out,
             tokens_executor_in=executor_in, tokens_executor_out=executor_out,
             tokens_consolidator_in=cons.tokens_in, tokens_consolidator_out=cons.tokens_out,
+            cost_judge=p.judgement.grading.cost_usd, tokens_judge_in=p.judgement.grading.tokens_in,
+            tokens_judge_out=p.judgement.grading.tokens_out,
             calls=guide.calls + sum(r.calls for r in results) + cons.calls,
             latency_s=time.perf_counter() - p.started, fallback=p.fallback,
             tokens_cached_in=guide.tokens_cached + cons.tokens_cached + sum(r.tokens_cached for r in results),
@@ -311,3 +313,7 @@ def _record_rejected(store: MemoryStore, p: _Problem) -> None:
         store.record_execution(ExecutionRecord(
             run_id=p.run_id, idx=p.idx, candidate=candidate.index, rationale=candidate.rationale, ok=False,
             error="invalid strategy: " + "; ".join(issues), trace={"raw": candidate.raw, "issues": issues}))
+
+
+ProblemState = _Problem
+"""One problem's state on its way through the stages: public for step-by-step use of them (``reasoner.ask``)."""

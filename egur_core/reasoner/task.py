@@ -40,6 +40,26 @@ class Grader(Protocol):
         """The gold answer, for the record once the problem is finished; None when the task has none."""
         ...
 
+    def usage(self, task: Task) -> GradingUsage:
+        """What grading this task has cost so far: the calls of an LLM judge (role ``judge``), recorded apart
+        from the method's own cost. Optional: a grader by rule, which calls no model, need not define it."""
+        ...
+
+
+class GradingUsage(BaseModel):
+    """The model calls a grader made for one task (an LLM judge); zero for a rule."""
+
+    cost_usd: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+
+
+def grading_usage(grader: Grader | None, task: Task) -> GradingUsage:
+    """What ``grader`` spent on ``task`` (zero for no grader or one that calls no model)."""
+    usage = getattr(grader, "usage", None)
+    return usage(task) if usage is not None else GradingUsage()
+
 
 @dataclass(frozen=True)
 class Workload:

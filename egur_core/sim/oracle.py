@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
+from egur_core.evals.datasets import recent
 from egur_core.evals.datasets.base import Problem
 from egur_core.evals.datasets.registry import benchmark_names, load_problems, score_prediction
 from egur_core.evals.datasets.sat3 import problem_from_text
@@ -56,19 +57,33 @@ def _shipped_index() -> dict[str, list[Problem]]:
         return _line_index
 
 
-@lru_cache(maxsize=4096)
 def identify(text: str) -> Known:
-    """Find the benchmark problem a prompt is about."""
+    """Find the benchmark problem a prompt is about: a shipped one, or one of a person's datasets that a
+    run in this process loaded (:mod:`egur_core.evals.datasets.recent`)."""
+    return _identify(text, recent.version())
+
+
+@lru_cache(maxsize=4096)
+def _identify(text: str, _index_version: int) -> Known:
     if "p cnf" in text:
         sat = problem_from_text(text)
         if sat is not None:
             return Known(key=sat.id, family="sat", problem=sat)
     index = _shipped_index()
     for line in text.splitlines():
-        for problem in index.get(line.strip(), ()):
+        for problem in [*index.get(line.strip(), ()), *recent.problems_for_line(line)]:
             if problem.text.strip() in text or problem.meta.get("raw_problem", "\0") in text:
-                return Known(key=problem.id, family=problem.family, problem=problem)
+                return Known(key=_key(problem), family=_family(problem), problem=problem)
     return Known(key=hashlib.sha256(text.encode()).hexdigest()[:16], family=_guess_family(text), problem=None)
+
+
+def _key(problem: Problem) -> str:
+    """Shipped ids are unique; a person's ids are unique within their dataset only."""
+    return f"{problem.benchmark}/{problem.id}" if problem.family == "user" else problem.id
+
+
+def _family(problem: Problem) -> str:
+    return _guess_family(problem.text) if problem.family == "user" else problem.family
 
 
 def _guess_family(text: str) -> str:

@@ -18,7 +18,7 @@ import time
 import httpx2
 
 from egur_core.memory.embedding import local_embedding
-from egur_core.sim import executor, meta
+from egur_core.sim import executor, judge, meta
 from egur_core.sim.skills import estimate_tokens
 from egur_core.strategy.tool_protocol import TOOL_INPUT_ARG
 
@@ -90,6 +90,9 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
         if meta.is_consolidator(messages):
             text = meta.consolidator_reply(messages)
             return executor.Completion(text=text, completion_tokens=estimate_tokens(text) + 150)
+        if judge.is_judge(messages):
+            text = judge.judge_reply(messages)
+            return executor.Completion(text=text, completion_tokens=estimate_tokens(text) + 60)
         if schema is not None:  # some other structured request (e.g. a connection test): a minimal valid reply
             text = json.dumps(minimal_instance(schema))
             return executor.Completion(text=text, completion_tokens=estimate_tokens(text))

@@ -57,9 +57,9 @@ def test_accuracy_axes_are_percentages():
 
 def test_cost_by_role_stacks_mean_cost_per_problem():
     summary = pd.DataFrame([{"run": "a", "problems": 4, "cost_guide": 4.0, "cost_executor": 2.0,
-                             "cost_consolidator": 0.0},
+                             "cost_consolidator": 0.0, "cost_judge": 0.0},
                             {"run": "b", "problems": 0, "cost_guide": 0.0, "cost_executor": 0.0,
-                             "cost_consolidator": 0.0}])
+                             "cost_consolidator": 0.0, "cost_judge": 0.0}])
     fig = charts.cost_by_role(summary)
     assert fig.layout.barmode == "stack"
     assert [t.name for t in fig.data] == list(charts.ROLES)

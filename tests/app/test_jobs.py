@@ -12,6 +12,7 @@ from egur_core.app.services import open_memory
 from egur_core.llm.config import simulated_settings
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import LoopConfig
+from egur_core.strategy.roles import ROLES
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_a_job_runs_in_the_background_and_collects_events(memory):
     assert [r.idx for r in snap.records] == [0, 1, 2, 3]
     first = snap.records[0]
     assert not first.exploited and len(first.candidates) == 2 and first.cost_usd > 0
-    assert first.chosen_strategy and first.answer and set(first.cost_by_role) == {"guide", "executor", "consolidator"}
+    assert first.chosen_strategy and first.answer and set(first.cost_by_role) == set(ROLES)
     assert snap.accuracy == sum(bool(r.correct) for r in snap.records) / 4
     with memory.session() as store:
         assert store.get_run(job.run_id)["status"] == "finished"

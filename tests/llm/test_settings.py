@@ -115,10 +115,10 @@ def test_inconsistent_file_names_the_problem(in_tmp: Path):
 
 
 def test_resolve_unknown_alias_lists_the_known_ones():
-    with pytest.raises(KeyError, match="alias: cheap, consolidator, executor, guide, large, small, strong"):
+    with pytest.raises(KeyError, match="alias: cheap, consolidator, executor, guide, judge, large, small, strong"):
         simulated_settings().resolve("medium")
-    assert simulated_settings().known_aliases() == {"small", "large", "guide", "executor", "consolidator", "cheap",
-                                                    "strong"}
+    assert simulated_settings().known_aliases() == {"small", "large", "guide", "executor", "consolidator", "judge",
+                                                    "cheap", "strong"}
 
 
 def test_tiers_resolve_to_the_models_the_settings_give_them():
@@ -129,6 +129,15 @@ def test_tiers_resolve_to_the_models_the_settings_give_them():
 def test_a_single_real_model_serves_every_tier():
     settings = load_settings(env={"OPENAI_BASE_URL": "http://localhost:8080/v1", "EGUR_MODEL": "qwen2.5-0.5b"})
     assert {settings.resolve(t).model for t in ("cheap", "strong")} == {"qwen2.5-0.5b"}
+
+
+def test_a_settings_file_without_a_judge_grades_with_the_consolidators_model(tmp_path):
+    path = tmp_path / "egur.toml"
+    path.write_text('[endpoints.default]\nbase_url = "http://127.0.0.1:1/v1"\n'
+                    '[models.big]\nmodel = "big-model"\n[models.tiny]\nmodel = "tiny-model"\n'
+                    '[roles]\nguide = "big"\nexecutor = "tiny"\nconsolidator = "big"\n')
+    settings = load_settings(path, env={})
+    assert settings.roles["judge"] == "big" and settings.resolve("judge").model == "big-model"
 
 
 def _real_settings_with_key() -> Settings:

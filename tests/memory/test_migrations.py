@@ -47,3 +47,15 @@ def test_a_new_embedder_dimension_reembeds_existing_items(tmp_path) -> None:
     store = MemoryStore(con, embed=keyword_embed)
     assert store.dim == 4
     assert store.retrieve("sat", k_entries=1).entries[0].similarity > 0.9
+
+
+def test_problems_recorded_before_the_judge_role_read_as_costing_nothing_for_it(tmp_path) -> None:
+    path = str(tmp_path / "v8.duckdb")
+    con = duckdb.connect(path)
+    migrate(con, 256, target=8)
+    con.execute("INSERT INTO runs (run_id, created_at, benchmark) VALUES ('r', now(), 'sat3')")
+    con.execute("INSERT INTO problems (run_id, idx, cost_guide, finished_at) VALUES ('r', 0, 0.5, now())")
+    con.close()
+    store = MemoryStore(duckdb.connect(path))
+    row = store.problem_rows("r").iloc[0]
+    assert row["cost_judge"] == 0 and row["tokens_judge_in"] == 0 and row["cost_guide"] == 0.5

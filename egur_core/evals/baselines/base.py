@@ -22,7 +22,7 @@ from egur_core.memory.records import ExecutionRecord, ProblemResult
 from egur_core.reasoner.method import Method, ProblemOutcome
 from egur_core.reasoner.ordering import InOrder, ProblemOrder
 from egur_core.reasoner.role_calls import UsageTotals
-from egur_core.reasoner.task import Task, Workload
+from egur_core.reasoner.task import GradingUsage, Task, Workload, grading_usage
 from egur_core.runtime.trace import ExecutionResult
 from egur_core.strategy.model import Strategy
 from egur_core.strategy.shipped import shipped_strategies, shipped_strategy
@@ -137,12 +137,16 @@ class Baseline(Method):
         async with gates.committing():
             learned = await self.learn(task, attempt, None if config.label_free else correct, config, run_id, idx)
             gold = grader.gold(task) if grader is not None else None
-            outcome = self._record(run_id, idx, task, attempt, correct, gold, learned, time.perf_counter() - started)
+            graded = grading_usage(grader, task)
+            outcome = self._record(run_id, idx, task, attempt, (correct, gold, graded), learned,
+                                   time.perf_counter() - started)
             gates.done(outcome)
         return outcome
 
-    def _record(self, run_id: str, idx: int, task: Task, attempt: Attempt, correct: bool | None, gold: str | None,
-                learned: UsageTotals, latency_s: float) -> ProblemOutcome:
+    def _record(self, run_id: str, idx: int, task: Task, attempt: Attempt,
+                grading: tuple[bool | None, str | None, GradingUsage], learned: UsageTotals,
+                latency_s: float) -> ProblemOutcome:
+        correct, gold, graded = grading
         r = attempt.result
         answer = r.answer if r.ok else None
         with self.memory.session() as store:
@@ -157,6 +161,7 @@ class Baseline(Method):
                 chosen_strategy_hash=attempt.strategy.hash, cost_executor=r.cost_usd,
                 cost_consolidator=learned.cost_usd, tokens_executor_in=r.tokens_in, tokens_executor_out=r.tokens_out,
                 tokens_consolidator_in=learned.tokens_in, tokens_consolidator_out=learned.tokens_out,
+                cost_judge=graded.cost_usd, tokens_judge_in=graded.tokens_in, tokens_judge_out=graded.tokens_out,
                 calls=r.calls + learned.calls, latency_s=latency_s,
                 tokens_cached_in=r.tokens_cached + learned.tokens_cached,
                 tokens_reasoning=r.tokens_reasoning + learned.tokens_reasoning)

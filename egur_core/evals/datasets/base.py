@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from egur_core.reasoner.task import Task, Verifier
+from egur_core.reasoner.task import GradingUsage, Task, Verifier
 from egur_core.runtime.answers import as_text  # noqa: F401  (scorers import it from here)
 from egur_core.strategy.shipped import DATA_DIR_ENV, data_dir  # noqa: F401  (datasets read their files there)
 
@@ -73,6 +73,9 @@ class LabelGrader:
     def gold(self, task: Task) -> str | None:
         problem = self._problems.get(task.id)
         return problem.answer if problem is not None else None
+
+    def usage(self, task: Task) -> GradingUsage:
+        return GradingUsage()  # a rule costs no model call
 
 
 def benchmarks_dir() -> Path:

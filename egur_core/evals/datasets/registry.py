@@ -13,6 +13,7 @@ from egur_core.evals.datasets.aime import YEARS, AIMEBenchmark
 from egur_core.evals.datasets.base import Benchmark, LabelGrader, Problem, as_task, as_text, data_dir
 from egur_core.evals.datasets.bbeh import BBEHMini, BBEHTask, available_tasks, mini_problems
 from egur_core.evals.datasets.sat3 import Sat3Benchmark
+from egur_core.evals.datasets.scorers import SCORER_KEY, ScorerSpec, same_answer, score
 from egur_core.reasoner.task import Workload
 from egur_core.runtime.answers import extract_final_answer
 
@@ -75,7 +76,14 @@ def workload(name: str, n: int | None = None, seed: int = 0, problems: list[Prob
 
 
 def score_prediction(prediction: str, problem: Problem) -> bool:
-    """Score with the official rule of the problem's own benchmark (mixed lists, bbeh_mini)."""
+    """Score with the official rule of the problem's own benchmark (mixed lists, bbeh_mini), or with the
+    scorer a stored dataset named (a judge-scored one by the lenient rule: no model is at hand here)."""
+    rule = problem.meta.get(SCORER_KEY)
+    if isinstance(rule, dict):
+        spec = ScorerSpec.model_validate(rule)
+        if spec.kind == "judge":
+            return same_answer(prediction, problem.answer)
+        return score(spec, prediction, problem.answer)
     try:
         return get_benchmark(problem.benchmark).score(prediction, problem)
     except ValueError:

@@ -9,6 +9,7 @@ import pytest
 
 from egur_core.app.services import open_memory
 from egur_core.cli import main
+from egur_core.strategy.roles import ROLES
 
 
 def sql(db, query: str, params: list) -> list[tuple]:
@@ -49,7 +50,7 @@ def test_table_equals_the_stored_per_problem_records(bench):
         if row["method"] in ("dc", "mem0"):
             assert sums["consolidator"] > 0  # curator / extractor billed as memory upkeep
     run = next(r for r in report["runs"] if r["method"] == "cot")
-    assert len(run["problems"]) == 4 and set(run["problems"][0]["cost_usd"]) == {"guide", "executor", "consolidator"}
+    assert len(run["problems"]) == 4 and set(run["problems"][0]["cost_usd"]) == set(ROLES)
 
 
 def test_runs_share_a_comparison_id_with_their_method(bench):
