@@ -7,20 +7,16 @@ file; a running job shares the same in-process connection.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from egur_core.app.services import DEFAULT_DB, resolve_settings, role_summary
+from egur_core.app.services import default_db, resolve_settings, role_summary
 from egur_core.llm import Settings
 from egur_core.memory.database import MemoryFile, MemoryFileBusy
 from egur_core.memory.store import MemoryStore
-
-DB_ENV = "EGUR_DB"
-
 
 def _leave_pages_directory_mode() -> None:
     """A deep link (say /memory) as a fresh server's first request runs the page file directly in
@@ -35,7 +31,7 @@ _leave_pages_directory_mode()
 
 
 def db_path() -> str:
-    return os.environ.get(DB_ENV, DEFAULT_DB)
+    return default_db()
 
 
 @st.cache_resource

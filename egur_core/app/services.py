@@ -18,6 +18,13 @@ from egur_core.sim import SimulatedTransport, simulator_fingerprint
 from egur_core.tools.registry import ToolRegistry, default_registry
 
 DEFAULT_DB = "egur.duckdb"
+DB_ENV = "EGUR_DB"
+
+
+def default_db() -> str:
+    """The memory file the CLI and the dashboard both use unless told otherwise: ``$EGUR_DB``, else
+    ``egur.duckdb`` in the working directory."""
+    return os.environ.get(DB_ENV) or DEFAULT_DB
 
 
 def resolve_settings(model: str | None = None, base_url: str | None = None, config: str | Path | None = None,

@@ -13,7 +13,9 @@ import importlib
 import os
 import sys
 
-COMMAND_MODULES = ("strategy", "run", "memory", "bench", "report", "cache")
+from pydantic import ValidationError
+
+COMMAND_MODULES = ("strategy", "run", "runs", "memory", "bench", "report", "cache")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `egur ... | head` closed the pipe: not an error worth a traceback
         sys.stderr.close()
         return 0
+    except ValidationError as exc:  # a setting out of range: say which and why, without pydantic's links
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+        print(f"error: {problems}", file=sys.stderr)
+        return 2
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         if os.environ.get("EGUR_DEBUG"):
             raise

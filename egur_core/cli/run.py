@@ -9,8 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
+from egur_core.app.ownership import process_leases
 from egur_core.app.services import build_client, build_tools, describe_models, open_memory, resolve_settings
-from egur_core.cli.common import add_db_option, add_model_options, print_table
+from egur_core.cli.common import add_db_option, add_model_options, positive_int, print_table
 from egur_core.evals.datasets.registry import benchmark_names, workload
 from egur_core.evals.run_records import run_report, summarise
 from egur_core.reasoner.events import LoopEvent
@@ -20,8 +21,8 @@ from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="run the EGuR loop on a benchmark")
     parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}")
-    parser.add_argument("--n", type=int, default=30, help="number of problems")
-    parser.add_argument("--k", type=int, default=3, help="candidate strategies per problem")
+    parser.add_argument("--n", type=positive_int, default=30, help="number of problems")
+    parser.add_argument("--k", type=positive_int, default=3, help="candidate strategies per problem (1-8)")
     add_db_option(parser)
     add_model_options(parser)
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a stopped or killed run")
@@ -68,16 +69,29 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 async def _run(settings, memory, config: LoopConfig, resume: str | None, progress, stop) -> str:
     work = workload(config.benchmark, config.n, config.seed)  # an unknown benchmark is refused before any write
+    if len(work) < config.n:
+        print(f"note: {config.benchmark} has {len(work)} problems; running {len(work)}, not {config.n}",
+              file=sys.stderr)
+        config = config.model_copy(update={"n": len(work)})
+    progress.total = len(work)
+    leases = process_leases()
+    if resume:
+        leases.claim(memory.path, resume, "cli")  # refused while a dashboard or another egur runs it
     client = build_client(settings)
+    run_id = resume
     try:
         loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)
-        run_id = resume or loop.start_run(config)
+        if run_id is None:
+            run_id = loop.start_run(config)
+            leases.claim(memory.path, run_id, "cli")
         progress.run_id = run_id
-        print(f"run {run_id} on {config.benchmark}: {config.n} problems, k={config.k}", file=sys.stderr)
+        print(f"run {run_id} on {config.benchmark}: {len(work)} problems, k={config.k}", file=sys.stderr)
         await loop.run(config, work, run_id=run_id)
         return run_id
     finally:
         await client.aclose()
+        if run_id is not None:
+            leases.release(memory.path, run_id)
 
 
 class _Progress:
