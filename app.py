@@ -8,6 +8,7 @@ PAGES = {
     "Reason": [
         st.Page("pages/run.py", title="Run", icon=":material/play_arrow:", default=True),
         st.Page("pages/results.py", title="Results", icon=":material/monitoring:"),
+        st.Page("pages/problems.py", title="Problems", icon=":material/search:"),
     ],
     "Experience": [
         st.Page("pages/strategies.py", title="Strategies", icon=":material/account_tree:"),

@@ -18,6 +18,7 @@ from egur_core.llm import Settings
 from egur_core.memory.database import MemoryFile, MemoryFileBusy
 from egur_core.memory.store import MemoryStore
 
+
 def _leave_pages_directory_mode() -> None:
     """A deep link (say /memory) as a fresh server's first request runs the page file directly in
     Streamlit's legacy pages-directory mode: the sidebar lists every file in pages/ and app.py's

@@ -17,11 +17,10 @@ from plotly.offline import get_plotlyjs
 
 from egur_core.app import charts
 from egur_core.app.results_data import curves
+from egur_core.evals.comparison import METHOD_NAMES
 from egur_core.evals.comparison_table import resolve_runs, run_row
 from egur_core.memory.store import MemoryStore
 
-METHOD_NAMES = {"egur": "EGuR", "cot": "Chain of thought", "sc": "Self-consistency", "dc": "Dynamic Cheatsheet",
-                "mem0": "Mem0-style memory", "static": "Best fixed strategy"}
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.5rem;margin-bottom:.2rem} .sub{color:#666;margin-top:0}

@@ -63,12 +63,16 @@ class BackgroundJob:
 
     def launch(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         """Run ``work()`` on a fresh asyncio loop in a daemon thread."""
+        self.launch_blocking(lambda: asyncio.run(work()))
+
+    def launch_blocking(self, work: Callable[[], Any]) -> None:
+        """Run ``work()`` (which may own its event loop, like ``run_bench``) in a daemon thread."""
         self._thread = threading.Thread(target=self._main, args=(work,), name=f"egur-job-{self.job_id}", daemon=True)
         self._thread.start()
 
-    def _main(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    def _main(self, work: Callable[[], Any]) -> None:
         try:
-            asyncio.run(work())
+            work()
         except BaseException as exc:  # noqa: BLE001  the thread's last line of defence
             self._end("failed", f"{type(exc).__name__}: {exc}")
             return
