@@ -67,3 +67,10 @@ def model_badge() -> None:
     else:
         st.caption(f":green-badge[:material/cloud: Live endpoint] {role_summary(current)} · "
                    f"memory file `{db_path()}`")
+
+
+def text_block(text: str | None, max_height: int = 260, empty: str = "(none)") -> None:
+    """Model or problem text, verbatim (no Markdown, no LaTeX), scrolling past ``max_height`` pixels."""
+    body = text if text else empty
+    lines = sum(1 + len(line) // 90 for line in body.splitlines()) or 1
+    st.code(body, language=None, wrap_lines=True, height=max_height if lines * 21 + 24 > max_height else "content")

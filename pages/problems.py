@@ -26,7 +26,7 @@ from egur_core.app.inspector import (
 from egur_core.app.memory_views import describe_op
 from egur_core.app.text import markdown_escape
 from egur_core.strategy.roles import ROLES
-from pages.common import memory, model_badge
+from pages.common import memory, model_badge, text_block
 from pages.strategy_parts import LEGEND, step_panel, strategy_graph
 
 OUTCOMES = {"all": "all", "right": "right", "wrong": "wrong", "ungraded": "ungraded"}
@@ -126,13 +126,14 @@ def problem_view(detail: ProblemDetail) -> None:
         f"explored {len(detail.candidates)} candidate(s)"
     st.subheader(f"Problem #{detail.number}", anchor=False)
     st.markdown(f"{outcome_badge(detail.correct)} {how} · `{detail.problem_id}` · {detail.benchmark}")
-    with st.container(border=True, height=min(420, 80 + 22 * detail.text.count("\n") + len(detail.text) // 6)):
-        st.text(detail.text)
+    text_block(detail.text, 360)
     left, right = st.columns(2)
     left.markdown("**Chosen answer** (picked without the label)")
-    left.code(detail.answer or "(no answer)", language=None, wrap_lines=True)
+    with left:
+        text_block(detail.answer, 200, "(no answer)")
     right.markdown("**Gold answer** · the label, never shown to the method; used only to grade and for feedback")
-    right.code(detail.gold if detail.gold is not None else "(not recorded)", language=None, wrap_lines=True)
+    with right:
+        text_block(detail.gold, 200, "(not recorded)")
     if detail.error:
         st.error(detail.error)
     m = st.columns(len(ROLES) + 2)
@@ -159,7 +160,7 @@ def candidates(detail: ProblemDetail) -> None:
 def candidate_view(detail: ProblemDetail, cand: Candidate) -> None:
     if cand.rejected is not None:
         st.warning(f"The Guide wrote this candidate but validation refused it: {cand.error}")
-        st.code(str(cand.rejected.get("raw") or ""), language="json", wrap_lines=True)
+        text_block(str(cand.rejected.get("raw") or ""))
         return
     source = f" · feedback from **{cand.feedback_source}**" if cand.feedback_source else ""
     verdict = {True: "right", False: "wrong", None: "not graded"}[cand.correct]
@@ -171,7 +172,7 @@ def candidate_view(detail: ProblemDetail, cand: Candidate) -> None:
     if cand.error:
         st.error(cand.error)
     st.markdown("**Answer**")
-    st.code(cand.answer or "(none)", language=None, wrap_lines=True)
+    text_block(cand.answer, 160)
     if cand.strategy is None:
         return
     graph, steps = st.columns([1, 1], gap="large")

@@ -11,6 +11,7 @@ from egur_core.app.step_details import step_detail, step_ids
 from egur_core.runtime.trace import StepTrace
 from egur_core.strategy.graph import to_dot
 from egur_core.strategy.model import Strategy
+from pages.common import text_block
 
 LEGEND = "Green steps ran, red ones failed, grey dashed ones were skipped; labels add $ and seconds."
 
@@ -38,7 +39,7 @@ def step_panel(strategy: Strategy, trace: Sequence[StepTrace] | None, key: str) 
         st.caption(_line(detail.wiring))
     for name, text in detail.texts.items():
         st.markdown(f"**{name}** (template)")
-        st.code(text, language=None, wrap_lines=True)
+        text_block(text, 200)
     if trace is None:
         return
     if not detail.runs:
@@ -53,6 +54,6 @@ def step_panel(strategy: Strategy, trace: Sequence[StepTrace] | None, key: str) 
             if run.detail:
                 st.caption(_line(run.detail))
             st.markdown("**input** (as sent)")
-            st.code(run.input or "(none)", language=None, wrap_lines=True)
+            text_block(run.input)
             st.markdown("**output**")
-            st.code(run.output or "(none)", language=None, wrap_lines=True)
+            text_block(run.output)

@@ -26,7 +26,7 @@ from egur_core.strategy.roles import ROLES
 
 ROLE_COLORS = {"guide": "#6366f1", "executor": "#10b981", "consolidator": "#f59e0b"}
 PALETTE = ["#4f46e5", "#f97316", "#0ea5e9", "#db2777", "#16a34a", "#a16207", "#7c3aed", "#475569"]
-_LAYOUT = dict(margin=dict(l=60, r=20, t=60, b=50), height=340,
+_LAYOUT = dict(margin=dict(l=60, r=20, t=72, b=50), height=350,
                legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, font=dict(size=11)),
                title=dict(y=0.98, yanchor="top", font=dict(size=15)), hovermode="closest")
 SIMULATED_MARK = "SIMULATED model"
@@ -50,6 +50,16 @@ def method_colour(method: str) -> str:
     return PALETTE[order.index(method) % len(PALETTE)]
 
 
+def series_colours(frame: pd.DataFrame) -> dict[str, str]:
+    """Line colour of each series of a curve frame: by method when methods are compared, else by run label
+    (the HTML report's table uses the same mapping, so its dots match the lines)."""
+    colour_by = _colour_by(frame)
+    groups = sorted(frame[colour_by].unique(), key=lambda g: (g != "egur", g))
+    if colour_by == "method":
+        return {g: method_colour(g) for g in groups}
+    return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+
+
 def _colour_by(frame: pd.DataFrame) -> str:
     """Colour by method when comparing methods (EGuR vs baselines), else tell runs apart."""
     return "method" if "method" in frame and frame["method"].nunique() > 1 else "run"
@@ -61,10 +71,7 @@ def _line(frame: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title
     from ``go.Scatter`` directly: plotly express costs ~100 ms per figure, paid three times per render."""
     if frame.empty:
         return empty_figure(title, "No finished problems yet")
-    colour_by = _colour_by(frame)
-    groups = sorted(frame[colour_by].unique(), key=lambda g: (g != "egur", g))
-    colours = ({g: method_colour(g) for g in groups} if colour_by == "method"
-               else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)})
+    colour_by, colours = _colour_by(frame), series_colours(frame)
     fig = go.Figure()
     ordered = frame.sort_values("method", key=lambda m: m != "egur", kind="stable")  # EGuR first in the legend
     for (run, method), rows in ordered.groupby(["run", "method"], sort=False):
@@ -125,7 +132,7 @@ def mark_simulated(fig: go.Figure, simulated: bool) -> go.Figure:
     """Stamp the figure itself (so a PNG export or a report keeps it) when its runs used the simulated model."""
     if simulated:
         fig.add_annotation(text=SIMULATED_MARK, xref="paper", yref="paper", x=1, y=1.0, xanchor="right",
-                           yanchor="bottom", yshift=22, showarrow=False, bgcolor="#fff3cd", bordercolor="#d97706",
+                           yanchor="bottom", yshift=40, showarrow=False, bgcolor="#fff3cd", bordercolor="#d97706",
                            borderwidth=1, borderpad=3, font=dict(size=11, color="#92400e"))
     return fig
 

@@ -2,7 +2,8 @@
 
 Meant to be mailed to someone without the app or a network: plotly's JavaScript is inlined once
 (no CDN, no ``<script src>``), styles are inline, and every number comes from the stored
-per-problem records. Runs of one method share a colour; seeds are separate lines.
+per-problem records. Runs of one method share a colour when methods are compared (seeds are separate lines);
+several runs of one method get one colour each. Figures carry the simulated mark when they should.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
@@ -38,10 +40,30 @@ def _name(method: str) -> str:
     return METHOD_NAMES.get(method, method)
 
 
-def build_figures(store: MemoryStore, run_ids: list[str]) -> list[go.Figure]:
-    """The Results page's curves for these runs, drawn by the same functions."""
-    frame = curves(store, run_ids)
-    return [charts.accuracy_curve(frame), charts.cost_curve(frame), charts.accuracy_cost_curve(frame)]
+def build_figures(frame: pd.DataFrame, simulated: bool = False) -> list[go.Figure]:
+    """The Results page's curves for these runs (``results_data.curves``), drawn by the same functions, with
+    the same marks: rolling and cumulative accuracy, cost per problem, accuracy against dollars (linear)."""
+    return [charts.accuracy_curve(frame, simulated=simulated), charts.accuracy_curve(frame, True, simulated),
+            charts.cost_curve(frame, simulated), charts.accuracy_cost_curve(frame, simulated)]
+
+
+def default_title(rows: list[dict[str, Any]], benchmarks: list[str]) -> str:
+    """"EGuR vs baselines" only when there are baselines; several runs of one method are "runs"."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    on = ", ".join(benchmarks)
+    if len(methods) > 1:
+        return (f"EGuR vs baselines on {on}" if "egur" in methods
+                else f"{' vs '.join(_name(m) for m in methods)} on {on}")
+    return f"{_name(methods[0]) if methods else 'Runs'}: {len(rows)} run(s) on {on}"
+
+
+def row_colours(rows: list[dict[str, Any]], frame: pd.DataFrame) -> list[str]:
+    """The table's dots match the curves: by method when methods are compared, else one colour per run."""
+    if frame.empty:
+        return [charts.method_colour(r["method"]) for r in rows]
+    colours = charts.series_colours(frame)
+    labels = dict(zip(frame["run_id"], frame["run"]))
+    return [colours.get(r["method"], colours.get(labels.get(r["run_id"], ""), charts.PALETTE[0])) for r in rows]
 
 
 def _headline(rows: list[dict[str, Any]]) -> str:
@@ -64,14 +86,13 @@ def _headline(rows: list[dict[str, Any]]) -> str:
             f"{' (' + ratio + ')' if ratio else ''}.</p>")
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def _table(rows: list[dict[str, Any]], colours: list[str]) -> str:
     best_acc = max((r["accuracy"] for r in rows), default=0.0)
     head = ("<tr><th>method</th><th>seed</th><th>problems</th><th>accuracy</th><th>$ total</th><th>$ / problem</th>"
             "<th>guide $</th><th>executor $</th><th>memory upkeep $</th><th>tokens / problem</th><th>calls</th>"
             "</tr>")
     body = []
-    for r in rows:
-        colour = charts.method_colour(r["method"])
+    for r, colour in zip(rows, colours):
         by_role = r["cost_by_role"]
         body.append(
             f"<tr title='run {html.escape(r['run_id'])}'><td class=l><span class=dot style='background:{colour}'>"
@@ -87,11 +108,13 @@ def build_report(store: MemoryStore, ids: list[str], title: str | None = None) -
     """The whole HTML document for the given run ids and/or comparison ids."""
     runs = resolve_runs(store, ids)
     rows = [run_row(store, run) for run in runs]
-    figures = build_figures(store, [run["run_id"] for run in runs])
     benchmarks = sorted({r["benchmark"] for r in rows})
     simulated = any(r["simulated"] for r in rows)
+    frame = curves(store, [run["run_id"] for run in runs])
+    figures = build_figures(frame, simulated)
+    table = _table(rows, row_colours(rows, frame))
     models = sorted({r["model"] for r in rows if r["model"]})
-    title = title or f"EGuR vs baselines on {', '.join(benchmarks)}"
+    title = title or default_title(rows, benchmarks)
     charts = "".join(f"<div>{fig.to_html(full_html=False, include_plotlyjs=False, config={'displaylogo': False})}"
                      "</div>" for fig in figures)
     badge = "<span class=sim>SIMULATED model: numbers show the pipeline, not a real model</span>" if simulated else ""
@@ -106,6 +129,6 @@ def build_report(store: MemoryStore, ids: list[str], title: str | None = None) -
     data = json.dumps({"ids": ids, "table": rows}, default=str).replace("</", "<\\/")
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body>"
-            f"<h1>{html.escape(title)}</h1><p class=sub>{meta} {badge}</p>{_headline(rows)}{_table(rows)}{notes}"
+            f"<h1>{html.escape(title)}</h1><p class=sub>{meta} {badge}</p>{_headline(rows)}{table}{notes}"
             f"<div class=charts>{charts}</div>"
             f"<script type='application/json' id=report-data>{data}</script></body></html>")

@@ -46,6 +46,27 @@ def run_options(store: MemoryStore) -> pd.DataFrame:
         FROM runs r ORDER BY r.created_at DESC, r.run_id""", [])
 
 
+def default_selection(runs: pd.DataFrame, comparison: str | None = None, run_id: str | None = None,
+                      benchmark: str | None = None) -> list[str]:
+    """What Results opens on: the comparison or run just run (from the URL or the session), else the newest
+    run (with its comparison, if it has one), never runs of different benchmarks overlaid.
+
+    ``runs`` is :func:`run_options`' frame (newest first); ``benchmark`` restricts the choice."""
+    shown = runs if not benchmark else runs[runs["benchmark"] == benchmark]
+    if comparison and (shown["comparison_id"] == comparison).any():
+        return shown.loc[shown["comparison_id"] == comparison, "run_id"].tolist()
+    focus = shown[shown["run_id"] == run_id] if run_id else shown.iloc[0:0]
+    newest = (focus if not focus.empty else shown).head(1)
+    if newest.empty:
+        return []
+    row = newest.iloc[0]
+    if isinstance(row["comparison_id"], str) and row["comparison_id"]:
+        return shown.loc[shown["comparison_id"] == row["comparison_id"], "run_id"].tolist()
+    if not focus.empty:
+        return [row["run_id"]]
+    return shown.loc[shown["benchmark"] == row["benchmark"], "run_id"].head(3).tolist()
+
+
 def summary(store: MemoryStore, run_ids: list[str]) -> pd.DataFrame:
     """One row per run: accuracy, dollars, tokens, share of problems solved by exploiting memory."""
     frame = _query(store, f"""
