@@ -12,6 +12,7 @@ PAGES = {
     ],
     "Experience": [
         st.Page("pages/strategies.py", title="Strategies", icon=":material/account_tree:"),
+        st.Page("pages/evolution.py", title="Evolution", icon=":material/family_history:"),
         st.Page("pages/memory.py", title="Memory", icon=":material/neurology:"),
     ],
     "Configure": [

@@ -126,8 +126,7 @@ def run_links(summary: pd.DataFrame, limit: int = 8) -> None:
 def diff_section(summary: pd.DataFrame) -> None:
     """Which problems one run got right and the other wrong, with both answers and strategies."""
     st.subheader("Problem by problem", anchor=False)
-    labels = dict(zip(summary["run_id"], summary["method"].map(lambda m: METHOD_NAMES.get(m, m)) + " · "
-                      + summary["run"]))
+    labels = dict(zip(summary["run_id"], summary["run"]))
     ids, methods = list(labels), dict(zip(summary["run_id"], summary["method"]))
     c = st.columns([2, 2, 2])
     run_a = c[0].selectbox("Run A", ids, format_func=labels.get, key="diff_a")
@@ -147,11 +146,15 @@ def diff_section(summary: pd.DataFrame) -> None:
                        b_open=[f"/problems?run_id={run_b}&problem={n}" for n in rows["b_number"]])
     cols = st.column_config
     st.dataframe(rows, hide_index=True, width="stretch", key="diff_table", column_order=[
-        "number", "a_right", "a_answer", "a_strategy", "b_right", "b_answer", "b_strategy", "gold", "problem",
-        "a_open", "b_open"], column_config={
-        "number": cols.NumberColumn("#"), "a_right": cols.CheckboxColumn("A right"),
-        "b_right": cols.CheckboxColumn("B right"), "gold": cols.TextColumn("gold (label)"),
-        "a_open": cols.LinkColumn("A", display_text="inspect"), "b_open": cols.LinkColumn("B", display_text="inspect")})
+        "number", "a_right", "b_right", "a_strategy", "b_strategy", "gold", "a_answer", "b_answer", "a_open",
+        "b_open", "problem"], column_config={
+        "number": cols.NumberColumn("#", width=40), "a_right": cols.CheckboxColumn("A right", width=60),
+        "b_right": cols.CheckboxColumn("B right", width=60), "a_strategy": cols.TextColumn("A strategy"),
+        "b_strategy": cols.TextColumn("B strategy"), "gold": cols.TextColumn("gold (label)", width="small"),
+        "a_answer": cols.TextColumn("A answer", width="medium"),
+        "b_answer": cols.TextColumn("B answer", width="medium"),
+        "a_open": cols.LinkColumn("A", display_text="inspect", width=60),
+        "b_open": cols.LinkColumn("B", display_text="inspect", width=60)})
 
 
 def downloads(summary: pd.DataFrame, run_ids: list[str]) -> None:

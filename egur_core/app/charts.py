@@ -31,6 +31,7 @@ _LAYOUT = dict(margin=dict(l=60, r=20, t=72, b=50), height=350,
                title=dict(y=0.98, yanchor="top", font=dict(size=15)), hovermode="closest")
 SIMULATED_MARK = "SIMULATED model"
 EXPLOITED = "exploited (cached strategy alone)"
+LABELLED = 6  # the scatter names its most used strategies; the rest on hover
 
 
 def live_frame(records: Sequence[ProblemRecord], run: str = "this run", method: str = "egur") -> pd.DataFrame:
@@ -177,6 +178,60 @@ def cost_by_role(summary: pd.DataFrame, simulated: bool = False) -> go.Figure:
     fig.update_layout(barmode="stack", title_text=title, xaxis_tickprefix="$", xaxis_title="$ per problem",
                       legend_traceorder="normal", height=max(260, 140 + 34 * len(rows)))
     fig.update_yaxes(automargin=True, autorange="reversed")
+    return mark_simulated(fig, simulated)
+
+
+def strategy_scatter(versions: pd.DataFrame, simulated: bool = False) -> go.Figure:
+    """Accuracy against mean cost per version in a run, sized by uses, coloured by the problem where it
+    first appeared: where the library converged (high, left, big) and how late it got there."""
+    title = "Accuracy vs cost per strategy"
+    ran = versions[versions["in_run"] & versions["accuracy"].notna()] if not versions.empty else versions
+    if ran.empty:
+        return empty_figure(title, "No strategy ran yet")
+    size = 10 + 30 * (ran["uses"] / ran["uses"].max()) ** 0.5
+    top = set(ran.sort_values("uses", ascending=False)["hash"].head(LABELLED))
+    fig = go.Figure(go.Scatter(
+        x=ran["mean_cost"], y=ran["accuracy"], mode="markers+text", textposition="top center", cliponaxis=False,
+        text=[n if h in top else "" for n, h in zip(ran["name"], ran["hash"])], textfont=dict(size=10),
+        marker=dict(size=size, color=ran["first_problem"], colorscale="Viridis", showscale=True,
+                    colorbar=dict(title="first<br>problem", thickness=12), line=dict(width=1, color="#334155")),
+        customdata=ran[["uses", "chosen", "hash", "name"]],
+        hovertemplate="%{customdata[3]} (%{customdata[2]})<br>accuracy %{y:.0%} · $%{x:.5f} per execution<br>"
+                      "%{customdata[0]} uses, chosen %{customdata[1]}×<extra></extra>"))
+    fig.update_layout(**_LAYOUT)
+    fig.update_layout(title_text=title, xaxis_title="mean $ per execution (size: uses; colour: first problem)",
+                      yaxis_title="accuracy of its executions",
+                      showlegend=False, height=420)
+    fig.update_yaxes(range=[-0.05, 1.1], tickformat=".0%")
+    fig.update_xaxes(tickprefix="$", rangemode="tozero")
+    return mark_simulated(fig, simulated)
+
+
+def strategy_timeline(timeline: pd.DataFrame, top: int = 12, simulated: bool = False) -> go.Figure:
+    """Which strategy answered each problem: one row per strategy (the ``top`` most chosen; the rest as
+    "other"), filled when right, hollow when wrong, diamonds when exploited from memory."""
+    title = "Which strategy answered each problem"
+    if timeline.empty:
+        return empty_figure(title, "No finished problems yet")
+    names = timeline["name"].fillna("(no answer)")
+    keep = set(names.value_counts().head(top).index)
+    rows = timeline.assign(row=[n if n in keep else "other" for n in names])
+    order = list(dict.fromkeys(rows.sort_values("problem")["row"]))
+    fig = go.Figure()
+    for exploited in (False, True):
+        for correct in (True, False):
+            part = rows[(rows["exploited"] == exploited) & (rows["correct"] == correct)]
+            if part.empty:
+                continue
+            fig.add_trace(go.Scatter(
+                x=part["problem"], y=part["row"], mode="markers",
+                name=f"{'exploited' if exploited else 'explored'}, {'right' if correct else 'wrong'}",
+                marker=dict(symbol=("diamond" if exploited else "circle") + ("" if correct else "-open"), size=9,
+                            color="#16a34a" if correct else "#dc2626", line=dict(width=1.5)),
+                hovertemplate="problem %{x}: %{y}<extra>%{fullData.name}</extra>"))
+    fig.update_layout(**_LAYOUT)
+    fig.update_layout(title_text=title, xaxis_title="problem", height=max(300, 130 + 26 * len(order)))
+    fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], automargin=True)
     return mark_simulated(fig, simulated)
 
 

@@ -27,8 +27,9 @@ SUMMARY_COLUMNS = ["run", "run_id", "method", "benchmark", "status", "model", "s
                    "problems", "accuracy", "cost_usd", "cost_per_problem", "tokens", "tokens_per_problem",
                    "exploited_share", "cost_guide", "cost_executor", "cost_consolidator"]
 
-_RUN_LABEL = ("coalesce(nullif(r.label, ''), r.method || ' · ' || r.benchmark) || ' · ' || "
+_RUN_LABEL = ("r.method || ' · ' || coalesce(nullif(r.label, ''), r.benchmark) || ' · ' || "
               "strftime(r.created_at, '%m-%d %H:%M') || ' · ' || regexp_extract(r.run_id, '[^-]+$')")
+"""How a run reads in pickers, legends and tables: method first, so runs of one label stay apart."""
 _TOKENS = ("p.tokens_guide_in + p.tokens_guide_out + p.tokens_executor_in + p.tokens_executor_out + "
            "p.tokens_consolidator_in + p.tokens_consolidator_out")
 
