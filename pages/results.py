@@ -127,7 +127,8 @@ def diff_section(summary: pd.DataFrame) -> None:
     """Which problems one run got right and the other wrong, with both answers and strategies."""
     st.subheader("Problem by problem", anchor=False)
     labels = dict(zip(summary["run_id"], summary["run"]))
-    ids, methods = list(labels), dict(zip(summary["run_id"], summary["method"]))
+    methods = dict(zip(summary["run_id"], summary["method"]))
+    ids = sorted(labels, key=lambda r: methods[r] != "egur")  # A defaults to EGuR, B to a baseline
     c = st.columns([2, 2, 2])
     run_a = c[0].selectbox("Run A", ids, format_func=labels.get, key="diff_a")
     options_b = [r for r in ids if r != run_a]
