@@ -10,6 +10,8 @@ on view.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from egur_core.app import results_data
@@ -115,9 +117,9 @@ def bench_config() -> BenchConfig:
 
 
 # -- starting ---------------------------------------------------------------------------------------
-def seeded(seed: int) -> Settings:
-    chosen = settings()
-    return chosen.model_copy(update={"sim_seed": seed}) if chosen.is_simulated else chosen
+def seeded(chosen: Settings) -> Callable[[int], Settings]:
+    """Settings per seed (the simulated model follows the seed); a plain function, safe in a job's thread."""
+    return lambda seed: chosen.model_copy(update={"sim_seed": seed}) if chosen.is_simulated else chosen
 
 
 def start_run(config: LoopConfig, run_id: str | None = None) -> None:
@@ -127,7 +129,8 @@ def start_run(config: LoopConfig, run_id: str | None = None) -> None:
         if run_id:
             with memory() as store:
                 from_run = results_data.run_records(store, run_id)
-        job = jobs().start(seeded(config.seed), memory_file(db_path()), config, run_id=run_id, history=from_run)
+        job = jobs().start(seeded(settings())(config.seed), memory_file(db_path()), config, run_id=run_id,
+                           history=from_run)
     except (ValueError, RuntimeError, OSError) as exc:
         flash("error", f"Could not {'resume' if run_id else 'start'} the run: {exc}")
         return
@@ -141,7 +144,7 @@ def start_run(config: LoopConfig, run_id: str | None = None) -> None:
 def start_compare() -> None:
     try:
         config = bench_config()
-        job = start_comparison(jobs(), seeded, memory_file(db_path()), config)
+        job = start_comparison(jobs(), seeded(settings()), memory_file(db_path()), config)
     except (ValueError, RuntimeError, OSError) as exc:
         flash("error", f"Could not start the comparison: {exc}")
         return

@@ -51,7 +51,8 @@ def test_accuracy_is_rolling_by_default_and_cumulative_on_request_and_says_which
     frame = curve_frame({"a": "egur"})
     rolling, cumulative = charts.accuracy_curve(frame), charts.accuracy_curve(frame, cumulative=True)
     assert list(rolling.data[0].y) == [1.0, 1.0, 1.0] and f"last {ROLLING_WINDOW}" in rolling.layout.title.text
-    assert list(cumulative.data[0].y) == pytest.approx([1 / 3, 2 / 3, 1]) and "cumulative" in cumulative.layout.title.text
+    assert list(cumulative.data[0].y) == pytest.approx([1 / 3, 2 / 3, 1])
+    assert "cumulative" in cumulative.layout.title.text
     assert "rolling" in rolling.layout.title.text
 
 
