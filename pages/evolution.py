@@ -27,7 +27,7 @@ def pick_run() -> str | None:
     if wanted in labels and st.session_state.get("_evolution_wanted") != wanted:
         st.session_state["evolution_run"] = st.session_state["_evolution_wanted"] = wanted
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="evolution_run")
-    st.query_params["run_id"] = run_id
+    st.query_params["run_id"] = st.session_state["_evolution_wanted"] = run_id  # the URL follows the picker
     return run_id
 
 

@@ -51,7 +51,7 @@ def pick_run() -> str | None:
         st.session_state["_inspect_wanted"] = wanted
         reset_page()
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="inspect_run", on_change=reset_page)
-    st.query_params["run_id"] = run_id
+    st.query_params["run_id"] = st.session_state["_inspect_wanted"] = run_id  # the URL follows the picker
     return run_id
 
 
