@@ -32,8 +32,12 @@ def results_link(comparison_id: str) -> None:
 def live_comparison(job: ComparisonJob, simulated: bool) -> None:
     """Poll the comparison once a second: one row and one line per (method, seed)."""
     polling = not job.finished
+    if polling:
+        stopping = job.stop_event.is_set()
+        st.button("Stopping after the current problems…" if stopping else "Stop", key="stop_comparison",
+                  on_click=job.stop, icon=":material/stop:", disabled=stopping)
 
-    @st.fragment(run_every=1.0 if polling else None)
+    @st.fragment(run_every=1.5 if polling else None)
     def _live() -> None:
         snap = job.snapshot()
         if polling and snap.finished:
@@ -48,10 +52,6 @@ def live_comparison(job: ComparisonJob, simulated: bool) -> None:
             "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0, max_value=1),
             "cost_per_problem": st.column_config.NumberColumn("$ / problem", format="$%.5f"),
             "exploited": st.column_config.NumberColumn("exploited", format="percent")})
-        if not snap.finished:
-            stopping = job.stop_event.is_set()
-            st.button("Stopping after the current problems…" if stopping else "Stop", key="stop_comparison",
-                      on_click=job.stop, icon=":material/stop:", disabled=stopping)
         frame = pd.concat([charts.live_frame(m.records, run=m.key, method=m.method) for m in snap.methods
                            if m.records] or [charts.live_frame([])], ignore_index=True)
         left, right = st.columns(2)

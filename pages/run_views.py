@@ -21,11 +21,12 @@ from pages.common import memory
 
 FEED_SIZE = 10
 CURVE_POINTS = 300  # a past run's curves are thinned in SQL; a chart has no more pixels than that
-WATCH_EVERY_S = 2.0
+POLL_S = 1.5  # this server's job; each poll redraws two charts, so not faster than a person reads
+WATCH_EVERY_S = 2.0  # another process's run, read from the database
 
 
-def status_line(snap: JobSnapshot, totals: results_data.RunTotals, job: Job | None) -> None:
-    """Progress bar, headline numbers and, for this server's own job, the Stop button."""
+def status_line(snap: JobSnapshot, totals: results_data.RunTotals) -> None:
+    """Progress bar and headline numbers."""
     done = totals.done
     acc = f"{totals.accuracy:.0%}" if totals.accuracy is not None else "–"
     stage = f" · problem {snap.current + 1}: {snap.stage}" if snap.current is not None and snap.stage else ""
@@ -36,14 +37,17 @@ def status_line(snap: JobSnapshot, totals: results_data.RunTotals, job: Job | No
     m2.metric("Cost", f"${totals.cost_usd:.4f}")
     m3.metric("Per problem", f"${totals.cost_usd / done:.5f}" if done else "–")
     m4.metric("Exploited", f"{totals.exploited}/{done}", help="answered by a cached strategy alone")
-    if job is not None and not snap.finished:
-        stopping = job.stop_event.is_set()
-        st.button("Stopping after this problem…" if stopping else "Stop", key="stop", on_click=job.stop,
-                  icon=":material/stop:", disabled=stopping)
     if snap.status == "failed":
         st.error(f"The run failed: {snap.error or 'unknown error'}")
     elif snap.status == "stopped":
         st.warning(f"Stopped after {done} of {snap.total} problems.")
+
+
+def stop_button(job: Job) -> None:
+    """Outside the polling fragment, so it stays put (and clickable) while the view redraws."""
+    stopping = job.stop_event.is_set()
+    st.button("Stopping after this problem…" if stopping else "Stop", key="stop", on_click=job.stop,
+              icon=":material/stop:", disabled=stopping)
 
 
 def curves(frame: pd.DataFrame, simulated: bool, key: str = "live") -> None:
@@ -96,16 +100,18 @@ def problem_summary(run_id: str, record: ProblemRecord) -> None:
 
 
 def live(job: Job, simulated: bool) -> None:
-    """This server's job: poll it once a second; one full rerun when it ends stops the polling."""
+    """This server's job: poll it while it runs; one full rerun when it ends stops the polling."""
     polling = not job.finished
+    if polling:
+        stop_button(job)
 
-    @st.fragment(run_every=1.0 if polling else None)
+    @st.fragment(run_every=POLL_S if polling else None)
     def _live() -> None:
         snap = job.snapshot()
         if polling and snap.finished:
             st.rerun()
         totals = results_data.RunTotals.of(snap.records)
-        status_line(snap, totals, job)
+        status_line(snap, totals)
         curves(charts.live_frame(snap.records), simulated)
         feed(snap.run_id, snap.records, totals.done)
 
@@ -135,7 +141,7 @@ def watched(view: RunOnView, reload: Callable[[], RunOnView]) -> None:
         st.info(f"Running in {who}: shown live and read-only. Stop it there (Ctrl-C for `egur run`); "
                 "when it ends you can resume it here if it did not finish.", icon=":material/visibility:")
         snap, totals, frame = from_database(current)
-        status_line(snap, totals, None)
+        status_line(snap, totals)
         curves(frame, current.simulated, key="watch")
         feed(snap.run_id, snap.records, totals.done)
 
@@ -153,6 +159,6 @@ def past_run(view: RunOnView, resume: Callable[[], None]) -> None:
         st.button("Resume", key="resume", icon=":material/resume:", type="primary", on_click=resume)
     elif view.run["status"] != "finished" and view.config is None:
         st.caption(f"This {view.run['method']} run is {view.run['status']}; baselines resume with `egur bench`.")
-    status_line(snap, totals, None)
+    status_line(snap, totals)
     curves(frame, view.simulated, key="past")
     feed(snap.run_id, snap.records, totals.done)

@@ -9,8 +9,10 @@ drops the lock when the process dies, however it dies, so liveness needs no hear
 a lock that can be taken means nobody runs the run. The file's text says who held it (pid, kind,
 command, since) for messages.
 
-A ``running`` run with no held lease is *interrupted* once it has been quiet for ``QUIET_S``
-(a run is created a moment before its lease is taken, and tools that run the loop without leases
+A ``running`` run whose lease file exists but is not held was interrupted: its owner died (a run
+that ends is marked finished, stopped or failed before its lease is let go). A ``running`` run with
+no lease file at all is interrupted once it has been quiet for ``QUIET_S`` (a run is created a
+moment before its lease is taken, and older files and scripts that run the loop without leases
 still count as alive while they write). :func:`mark_if_interrupted` records that as ``failed`` with
 an ``interrupted:`` error, which the dashboard and ``egur runs`` show and Resume clears.
 """
@@ -185,6 +187,8 @@ def liveness(store: MemoryStore, db_path: str | Path, run: dict[str, Any],
     owner = read_owner(db_path, run["run_id"])
     if owner is not None:
         return ("here" if owner.pid == os.getpid() and owner.host == socket.gethostname() else "elsewhere"), owner
+    if _lease_path(db_path, run["run_id"]).exists():  # someone ran it and let go without ending it: it died
+        return "interrupted", None
     return ("starting" if quiet_for(store, run["run_id"]) < QUIET_S else "interrupted"), None
 
 

@@ -88,6 +88,15 @@ def test_liveness_tells_here_elsewhere_starting_interrupted_and_ended(db, holder
     leases.release(db, mine["run_id"])
 
 
+def test_a_run_whose_owner_died_is_interrupted_at_once(db, holder):
+    run = new_run(db)  # just created: without a lease file it would count as starting
+    proc = holder(run["run_id"])
+    proc.kill()
+    proc.wait(10)
+    with open_memory(db).session() as store:
+        assert liveness(store, db, run)[0] == "interrupted"
+
+
 def test_an_interrupted_run_is_marked_failed_with_a_reason_once(db):
     run = new_run(db, age_s=QUIET_S + 5)
     with open_memory(db).session() as store:
