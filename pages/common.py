@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -74,3 +75,15 @@ def text_block(text: str | None, max_height: int = 260, empty: str = "(none)") -
     body = text if text else empty
     lines = sum(1 + len(line) // 90 for line in body.splitlines()) or 1
     st.code(body, language=None, wrap_lines=True, height=max_height if lines * 21 + 24 > max_height else "content")
+
+
+def blanks(frame: pd.DataFrame, columns: list[str] | None = None, dash: str = "–") -> pd.DataFrame:
+    """Missing values shown as a dash, not the grid's literal "None" (text columns, or the ``columns`` given,
+    which become text)."""
+    chosen = columns if columns is not None else [c for c in frame.columns if frame[c].dtype == object
+                                                  or pd.api.types.is_string_dtype(frame[c])]
+    out = frame.copy()
+    for column in chosen:
+        out[column] = [dash if v is None or (isinstance(v, float) and v != v) or v is pd.NA else
+                       (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in out[column]]
+    return out

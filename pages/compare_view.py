@@ -8,6 +8,7 @@ import streamlit as st
 
 from egur_core.app import charts
 from egur_core.app.comparison_job import ComparisonJob, ComparisonSnapshot
+from egur_core.app.text import or_dash
 from egur_core.evals.comparison import METHOD_NAMES
 from egur_core.evals.metrics import accuracy
 from pages.common import memory
@@ -19,8 +20,8 @@ def progress_table(snap: ComparisonSnapshot) -> pd.DataFrame:
         done = m.done
         rows.append({"method": METHOD_NAMES.get(m.method, m.method), "seed": m.seed, "status": m.status,
                      "done": f"{done}/{m.total}", "accuracy": accuracy(r.correct for r in m.records),
-                     "cost_per_problem": sum(r.cost_usd for r in m.records) / done if done else None,
-                     "exploited": sum(r.exploited for r in m.records) / done if done else None})
+                     "$ / problem": or_dash(sum(r.cost_usd for r in m.records) / done if done else None, "${:.5f}"),
+                     "exploited": or_dash(sum(r.exploited for r in m.records) / done if done else None, "{:.0%}")})
     return pd.DataFrame(rows)
 
 
@@ -49,9 +50,7 @@ def live_comparison(job: ComparisonJob, simulated: bool) -> None:
                    f"{len(cfg.seeds)} seed(s), EGuR memory {cfg.egur_memory}")
         st.progress(min(done / max(total, 1), 1.0), text=f"**{done}/{total}** problems · {snap.status}")
         st.dataframe(progress_table(snap), hide_index=True, width="stretch", column_config={
-            "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0, max_value=1),
-            "cost_per_problem": st.column_config.NumberColumn("$ / problem", format="$%.5f"),
-            "exploited": st.column_config.NumberColumn("exploited", format="percent")})
+            "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0, max_value=1)})
         frame = pd.concat([charts.live_frame(m.records, run=m.key, method=m.method) for m in snap.methods
                            if m.records] or [charts.live_frame([])], ignore_index=True)
         left, right = st.columns(2)

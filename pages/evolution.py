@@ -11,7 +11,7 @@ import streamlit as st
 
 from egur_core.app import charts, results_data
 from egur_core.app.evolution import MAX_NODES, chosen_timeline, evolution_dot, run_strategies, shown_versions
-from pages.common import memory, model_badge
+from pages.common import blanks, memory, model_badge
 
 
 def pick_run() -> str | None:
@@ -46,7 +46,9 @@ def tree(versions) -> None:
 
 
 def table(versions) -> None:
-    st.dataframe(versions[versions["in_run"]].sort_values("uses", ascending=False), hide_index=True,
+    shown = blanks(versions[versions["in_run"]].sort_values("uses", ascending=False),
+                   ["parent_hash", "last_chosen", "first_problem"])
+    st.dataframe(shown, hide_index=True,
                  width="stretch", key="evolution_table", column_order=[
                      "name", "hash", "created_by", "uses", "chosen", "exploited", "accuracy", "mean_cost",
                      "first_problem", "last_chosen", "library_entries", "parent_hash"], column_config={
@@ -54,8 +56,8 @@ def table(versions) -> None:
         "chosen": st.column_config.NumberColumn("chosen", help="problems it answered"),
         "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0, max_value=1),
         "mean_cost": st.column_config.NumberColumn("mean $", format="$%.5f"),
-        "first_problem": st.column_config.NumberColumn("first #"),
-        "last_chosen": st.column_config.NumberColumn("last chosen #"),
+        "first_problem": st.column_config.TextColumn("first #", help="first problem it ran on"),
+        "last_chosen": st.column_config.TextColumn("last chosen #", help="last problem it answered"),
         "library_entries": st.column_config.NumberColumn("in library")})
 
 

@@ -15,6 +15,7 @@ import streamlit as st
 
 from egur_core.app.curation_views import batch_label, decide_many, group_by_problem, op_diff, op_page, undoable_batches
 from egur_core.app.memory_views import describe_op, proposal_diff, touched_items
+from egur_core.app.text import markdown_escape
 from egur_core.memory.records import MemoryOpError, Proposal
 from pages.common import memory
 
@@ -66,7 +67,7 @@ def _item(store, label: str) -> dict | None:
 def proposal_card(p: Proposal) -> None:
     with memory() as store:
         now = {label: _item(store, label) for label in touched_items(p.op)}
-    st.markdown(f"**#{p.proposal_id}** · {describe_op(p.op)}  \n:gray[{p.op.get('reason') or 'no reason given'}]")
+    st.caption(f"Why: {p.op.get('reason') or 'no reason given'}")
     st.dataframe(proposal_diff(p.op, now), hide_index=True, width="stretch")
     a, b, c = st.columns([1, 1, 4])
     a.button("Approve", key=f"approve_{p.proposal_id}", on_click=decide, args=([p.proposal_id], True))
@@ -103,7 +104,8 @@ def review_queue(proposals: list[Proposal]) -> None:
                 st.page_link("pages/problems.py", label="the problem that produced them", icon=":material/search:",
                              query_params={"run_id": group.run_id, "problem": str(group.number)})
             for p in group.proposals:
-                with st.expander(f"#{p.proposal_id} · {describe_op(p.op)}", expanded=len(group.proposals) <= 2):
+                with st.expander(f"#{p.proposal_id} · {markdown_escape(describe_op(p.op))}",
+                                 expanded=len(group.proposals) <= 2):
                     proposal_card(p)
 
 
@@ -130,7 +132,7 @@ def log_filters() -> tuple[str | None, tuple | None, int]:
 
 def op_row(row: dict) -> None:
     payload = json.loads(row["payload"])
-    what = f"undo of op {payload.get('undo_of')}" if row["kind"] == "undo" else describe_op(payload)
+    what = f"undo of op {payload.get('undo_of')}" if row["kind"] == "undo" else markdown_escape(describe_op(payload))
     where = f" · run `{row['run_id']}` problem #{int(row['idx']) + 1}" if pd.notna(row["idx"]) and row["run_id"] else ""
     c = st.columns([1, 12, 2], vertical_alignment="center")
     c[0].markdown(f"`{row['op_id']}`")

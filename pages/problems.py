@@ -9,6 +9,7 @@ Problems are numbered from 1, as on the Run page; ``?run_id=...&problem=N`` open
 from __future__ import annotations
 
 import math
+from typing import get_args
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +18,8 @@ from egur_core.app import results_data
 from egur_core.app.inspector import (
     PAGE_SIZE,
     Candidate,
+    How,
+    Outcome,
     ProblemDetail,
     ProblemFilter,
     problem_detail,
@@ -26,11 +29,10 @@ from egur_core.app.inspector import (
 from egur_core.app.memory_views import describe_op
 from egur_core.app.text import markdown_escape
 from egur_core.strategy.roles import ROLES
-from pages.common import memory, model_badge, text_block
+from pages.common import blanks, memory, model_badge, text_block
 from pages.strategy_parts import LEGEND, step_panel, strategy_graph
 
-OUTCOMES = {"all": "all", "right": "right", "wrong": "wrong", "ungraded": "ungraded"}
-HOWS = {"all": "all", "exploited": "exploited", "explored": "explored", "fallback": "fallback"}
+OUTCOMES, HOWS = list(get_args(Outcome)), list(get_args(How))
 
 
 def reset_page() -> None:
@@ -58,10 +60,11 @@ def pick_run() -> str | None:
 def filters(run_id: str) -> ProblemFilter:
     with memory() as store:
         names = strategy_names(store, run_id)
-    c = st.columns([2, 3, 3, 3], vertical_alignment="bottom")
-    outcome = c[0].selectbox("Outcome", list(OUTCOMES), key="inspect_outcome", on_change=reset_page)
-    how = c[1].segmented_control("How it was answered", list(HOWS), key="inspect_how", default="all",
-                                 on_change=reset_page) or "all"
+    c = st.columns(4, vertical_alignment="bottom")
+    outcome = c[0].selectbox("Outcome", OUTCOMES, key="inspect_outcome", on_change=reset_page)
+    how = c[1].selectbox("How it was answered", HOWS, key="inspect_how", on_change=reset_page,
+                         help="exploited: a cached strategy alone; explored: the Guide's candidates; fallback: the "
+                              "configured fallback strategy ran")
     strategy = c[2].selectbox("Chosen strategy", [None, *names], key="inspect_strategy", on_change=reset_page,
                               format_func=lambda n: n or "any strategy")
     search = c[3].text_input("Text in problem or answer", key="inspect_search", on_change=reset_page)
@@ -79,8 +82,8 @@ def problem_table(run_id: str, flt: ProblemFilter) -> int | None:
         return None
     frame["outcome"] = frame["correct"].map(lambda c: "–" if c is None or c != c else ("✓ right" if c else "✗ wrong"))
     picked = st.dataframe(
-        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-        key=f"problem_table_{run_id}_{page}",
+        blanks(frame, ["answer", "strategy"]), hide_index=True, width="stretch", on_select="rerun",
+        selection_mode="single-row",        key=f"problem_table_{run_id}_{page}",
         column_order=["number", "outcome", "answer", "strategy", "exploited", "fallback", "candidates", "cost_usd",
                       "latency_s", "problem"],
         column_config={"number": st.column_config.NumberColumn("#", help="problem number, from 1"),
@@ -97,12 +100,17 @@ def pager(page: int, pages: int, total: int) -> None:
     def go(to: int) -> None:
         st.session_state["inspect_page"] = min(max(to, 1), pages)
 
-    a, b, c = st.columns([1, 1, 6], vertical_alignment="center")
+    def jump() -> None:
+        st.session_state["inspect_problem"] = st.session_state.get("inspect_jump")
+
+    a, b, c, d = st.columns([1.4, 1.2, 4, 2], vertical_alignment="bottom")
     a.button("Previous", key="page_prev", on_click=go, args=(page - 1,), disabled=page <= 1,
              icon=":material/chevron_left:")
     b.button("Next", key="page_next", on_click=go, args=(page + 1,), disabled=page >= pages,
              icon=":material/chevron_right:")
     c.caption(f"page {page} of {pages} · {total} problem(s) · click a row to open it")
+    d.number_input("Open problem #", min_value=1, value=None, step=1, key="inspect_jump", on_change=jump,
+                   placeholder="number")
 
 
 def chosen_number(clicked: int | None) -> int | None:
@@ -150,9 +158,10 @@ def candidates(detail: ProblemDetail) -> None:
         st.caption("No candidate ran for this problem.")
         return
     marks = {True: "✓", False: "✗", None: "·"}
+    ordered = sorted(detail.candidates, key=lambda c: (not c.chosen, c.number))  # the chosen one opens first
     tabs = st.tabs([f"{c.number}. {c.name[:40]} {marks[c.correct]}{' · chosen' if c.chosen else ''}"
-                    for c in detail.candidates])
-    for tab, cand in zip(tabs, detail.candidates):
+                    for c in ordered])
+    for tab, cand in zip(tabs, ordered):
         with tab:
             candidate_view(detail, cand)
 
@@ -186,7 +195,7 @@ def candidate_view(detail: ProblemDetail, cand: Candidate) -> None:
 def memory_effects(detail: ProblemDetail) -> None:
     with st.expander(f"Memory: {len(detail.retrieved)} item(s) retrieved, {len(detail.ops)} change(s)"):
         if detail.retrieved:
-            st.dataframe(pd.DataFrame(detail.retrieved), hide_index=True, width="stretch")
+            st.dataframe(blanks(pd.DataFrame(detail.retrieved)), hide_index=True, width="stretch")
         for op in detail.ops:
             undone = f" (undone by op {op['undone_by']})" if op["undone_by"] else ""
             st.markdown(f"- op `{op['op_id']}` by {op['actor']}: {markdown_escape(describe_op(op['payload']))}{undone}")

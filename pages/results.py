@@ -15,7 +15,7 @@ from egur_core.app import charts, results_data
 from egur_core.app.run_diff import WHICH, diff_counts, problem_diff
 from egur_core.evals.comparison import METHOD_NAMES
 from egur_core.memory.database import MemoryFileBusy
-from pages.common import db_path, memory_file, model_badge
+from pages.common import blanks, db_path, memory_file, model_badge
 
 TTL_S = 5  # a running job adds problems; stale by at most this much
 CURVE_POINTS = 300  # per run: about one point per two pixels of a half-width chart
@@ -97,18 +97,18 @@ def charts_grid(summary: pd.DataFrame, curve_frame: pd.DataFrame, simulated: boo
 
 def summary_table(summary: pd.DataFrame) -> None:
     cols = st.column_config
-    st.dataframe(summary.assign(method=summary["method"].map(lambda m: METHOD_NAMES.get(m, m))), hide_index=True,
+    shown = blanks(summary.assign(method=summary["method"].map(lambda m: METHOD_NAMES.get(m, m))), ["model"])
+    st.dataframe(shown, hide_index=True,
                  width="stretch", key="summary_table", column_order=[
-                     "run", "method", "problems", "accuracy", "cost_per_problem", "cost_usd", "exploited_share",
-                     "tokens_per_problem", "status", "model", "simulated"], column_config={
-        "run": cols.TextColumn("Run", width="medium"),
+                     "run", "method", "status", "problems", "accuracy", "cost_per_problem", "cost_usd",
+                     "exploited_share", "tokens_per_problem", "model"], column_config={
+        "run": cols.TextColumn("Run"), "status": cols.TextColumn("Status", width="small"),
         "accuracy": cols.ProgressColumn("Accuracy", format="percent", min_value=0, max_value=1, width="small"),
         "cost_usd": cols.NumberColumn("Total $", format="$%.4f"),
         "cost_per_problem": cols.NumberColumn("$ / problem", format="$%.5f"),
         "tokens_per_problem": cols.NumberColumn("Tokens / problem", format="%.0f"),
         "exploited_share": cols.NumberColumn("Exploited", format="percent",
-                                             help="share of problems answered by a proven library strategy alone"),
-        "simulated": cols.CheckboxColumn("Simulated", width="small")})
+                                             help="share of problems answered by a proven library strategy alone")})
 
 
 def run_links(summary: pd.DataFrame, limit: int = 8) -> None:
@@ -146,7 +146,8 @@ def diff_section(summary: pd.DataFrame) -> None:
     rows = rows.assign(a_open=[f"/problems?run_id={run_a}&problem={n}" for n in rows["number"]],
                        b_open=[f"/problems?run_id={run_b}&problem={n}" for n in rows["b_number"]])
     cols = st.column_config
-    st.dataframe(rows, hide_index=True, width="stretch", key="diff_table", column_order=[
+    st.dataframe(blanks(rows, ["a_answer", "b_answer", "a_strategy", "b_strategy", "gold"]), hide_index=True,
+                 width="stretch", key="diff_table", column_order=[
         "number", "a_right", "b_right", "a_strategy", "b_strategy", "gold", "a_answer", "b_answer", "a_open",
         "b_open", "problem"], column_config={
         "number": cols.NumberColumn("#", width=40), "a_right": cols.CheckboxColumn("A right", width=60),

@@ -63,7 +63,7 @@ def prefill(view: RunOnView | None) -> None:
 def run_fields() -> None:
     st.selectbox("Benchmark", benchmark_names(), key="benchmark")
     c1, c2, c3 = st.columns(3)
-    c1.number_input("Problems", 1, 10_000, key="n", help="capped at the benchmark's size (aime2025 has 30)")
+    c1.number_input("n", 1, 10_000, key="n", help="problems to run (capped at the benchmark's size: aime2025 has 30)")
     c2.number_input("k", 1, 8, key="k", help="candidate strategies the Guide writes per problem")
     if st.session_state["run_mode"] == MODES[0]:
         c3.number_input("Seed", 0, 10**9, key="seed")
@@ -92,7 +92,7 @@ def compare_fields() -> None:
 
 def config_form(busy: bool) -> bool:
     """The settings; True when Start was pressed."""
-    st.segmented_control("What to run", MODES, key="run_mode", label_visibility="collapsed")
+    st.radio("What to run", MODES, key="run_mode", horizontal=True, label_visibility="collapsed")
     with st.form("run_config", border=False):
         run_fields()
         (exploit_fields if st.session_state["run_mode"] == MODES[0] else compare_fields)()
@@ -220,7 +220,7 @@ st.title(":material/play_arrow: Run", anchor=False)
 model_badge()
 comparison_id, run_id, view = on_view()
 prefill(view)
-settings_col, view_col = st.columns([1.1, 2.9], gap="large")
+settings_col, view_col = st.columns([1.35, 2.65], gap="medium")
 with settings_col:
     if config_form(busy=bool(jobs().active())):
         (start_run(loop_config()) if st.session_state["run_mode"] == MODES[0] else start_compare())

@@ -35,7 +35,7 @@ def status_line(snap: JobSnapshot, totals: results_data.RunTotals) -> None:
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Accuracy", acc, help="share of finished problems whose chosen answer was graded right")
     m2.metric("Cost", f"${totals.cost_usd:.4f}")
-    m3.metric("Per problem", f"${totals.cost_usd / done:.5f}" if done else "–")
+    m3.metric("Per problem", f"${totals.cost_usd / done:.4f}" if done else "–")
     m4.metric("Exploited", f"{totals.exploited}/{done}", help="answered by a cached strategy alone")
     if snap.status == "failed":
         st.error(f"The run failed: {snap.error or 'unknown error'}")

@@ -25,7 +25,7 @@ from egur_core.app.strategy_views import (
 from egur_core.memory.ops import UpdateEntry
 from egur_core.memory.records import MemoryOpError
 from egur_core.strategy.validation import validate_strategy
-from pages.common import memory, model_badge, settings
+from pages.common import blanks, memory, model_badge, settings
 from pages.strategy_parts import LEGEND, step_panel, strategy_graph
 
 COLUMNS = {
@@ -117,7 +117,7 @@ def compare_view(strategy, current: str, by_hash: dict) -> None:
     with right:
         st.markdown("**Changed parameters**")
         rows = pd.DataFrame(diff.parameter_rows(), columns=["step", "parameter", "A", "B"])
-        st.dataframe(rows.astype(str).replace({"None": ""}), hide_index=True, width="stretch", key="param_diff")
+        st.dataframe(blanks(rows, ["A", "B"]), hide_index=True, width="stretch", key="param_diff")
         moved = [f"`{a}`→`{b}` ({k}) added" for a, b, k in diff.edges_added]
         moved += [f"`{a}`→`{b}` ({k}) removed" for a, b, k in diff.edges_removed]
         if moved:
@@ -133,7 +133,7 @@ def lineage_view(versions: list[dict], current: str) -> None:
                    "start a lineage; the Evolution page shows how a run's strategies were derived.")
         return
     st.graphviz_chart(lineage_dot(versions, current), width="content")
-    st.dataframe(pd.DataFrame(versions)[["relation", "depth", "hash", "name", "created_by", "created_at"]],
+    st.dataframe(blanks(pd.DataFrame(versions)[["relation", "depth", "hash", "name", "created_by", "created_at"]]),
                  hide_index=True, width="stretch")
 
 

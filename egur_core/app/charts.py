@@ -31,6 +31,7 @@ _LAYOUT = dict(margin=dict(l=60, r=20, t=72, b=50), height=350,
                title=dict(y=0.98, yanchor="top", font=dict(size=15)), hovermode="closest")
 SIMULATED_MARK = "SIMULATED model"
 EXPLOITED = "exploited (cached strategy alone)"
+DOLLARS = ".2~g"  # $0.0006, not plotly's SI "600µ"
 LABELLED = 6  # the scatter names its most used strategies; the rest on hover
 
 
@@ -115,7 +116,7 @@ def cost_curve(frame: pd.DataFrame, simulated: bool = False) -> go.Figure:
     """Cost per problem against problems seen (rolling mean): does experience make it cheaper?"""
     fig = _line(frame, "seen", "cost_rolling", f"Cost per problem, last {ROLLING_WINDOW} problems (rolling)",
                 "problems seen", "$ per problem", mark_exploited=True)
-    fig.update_yaxes(tickprefix="$", rangemode="tozero")
+    fig.update_yaxes(tickprefix="$", tickformat=DOLLARS, rangemode="tozero")
     return mark_simulated(fig, simulated)
 
 
@@ -125,16 +126,17 @@ def accuracy_cost_curve(frame: pd.DataFrame, simulated: bool = False) -> go.Figu
     fig = _line(frame, "cumulative_cost", "running_accuracy", "Accuracy so far vs dollars spent",
                 "cumulative cost $", "accuracy, all problems so far")
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
-    fig.update_xaxes(tickprefix="$", rangemode="tozero", type="linear")
+    fig.update_xaxes(tickprefix="$", tickformat=DOLLARS, rangemode="tozero", type="linear")
     return mark_simulated(fig, simulated)
 
 
 def mark_simulated(fig: go.Figure, simulated: bool) -> go.Figure:
-    """Stamp the figure itself (so a PNG export or a report keeps it) when its runs used the simulated model."""
+    """Stamp the figure itself (so a PNG export or a report keeps it) when its runs used the simulated model:
+    bottom right, level with the x-axis title, where no title, legend or data sits."""
     if simulated:
-        fig.add_annotation(text=SIMULATED_MARK, xref="paper", yref="paper", x=1, y=1.0, xanchor="right",
-                           yanchor="bottom", yshift=40, showarrow=False, bgcolor="#fff3cd", bordercolor="#d97706",
-                           borderwidth=1, borderpad=3, font=dict(size=11, color="#92400e"))
+        fig.add_annotation(text=SIMULATED_MARK, xref="paper", yref="paper", x=1, y=0, xanchor="right",
+                           yanchor="top", yshift=-30, showarrow=False, bgcolor="#fff3cd", bordercolor="#d97706",
+                           borderwidth=1, borderpad=2, font=dict(size=10, color="#92400e"))
     return fig
 
 
@@ -175,7 +177,8 @@ def cost_by_role(summary: pd.DataFrame, simulated: bool = False) -> go.Figure:
                             marker_color=ROLE_COLORS[role],
                             hovertemplate="%{y}<br>" + role + ": $%{x:.5f}<extra></extra>") for role in ROLES])
     fig.update_layout(**_LAYOUT)
-    fig.update_layout(barmode="stack", title_text=title, xaxis_tickprefix="$", xaxis_title="$ per problem",
+    fig.update_layout(barmode="stack", title_text=title, xaxis_tickprefix="$", xaxis_tickformat=DOLLARS,
+                      xaxis_title="$ per problem",
                       legend_traceorder="normal", height=max(260, 140 + 34 * len(rows)))
     fig.update_yaxes(automargin=True, autorange="reversed")
     return mark_simulated(fig, simulated)
@@ -203,7 +206,7 @@ def strategy_scatter(versions: pd.DataFrame, simulated: bool = False) -> go.Figu
                       yaxis_title="accuracy of its executions",
                       showlegend=False, height=420)
     fig.update_yaxes(range=[-0.05, 1.1], tickformat=".0%")
-    fig.update_xaxes(tickprefix="$", rangemode="tozero")
+    fig.update_xaxes(tickprefix="$", tickformat=DOLLARS, rangemode="tozero")
     return mark_simulated(fig, simulated)
 
 

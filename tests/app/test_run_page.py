@@ -209,7 +209,7 @@ def test_the_form_shows_the_settings_of_the_run_on_view(empty_db, open_page):
 
 def test_compare_methods_runs_egur_and_baselines_and_links_to_results(empty_db, open_page):
     at = open_page(RUN)
-    at.segmented_control(key="run_mode").set_value("Compare methods").run()
+    at.radio(key="run_mode").set_value("Compare methods").run()
     at.multiselect(key="methods").set_value(["egur", "cot"])
     at.number_input(key="n").set_value(3)
     at.number_input(key="k").set_value(2)
