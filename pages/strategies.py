@@ -22,6 +22,7 @@ from egur_core.app.strategy_views import (
     strategy_option,
     unified_diff,
 )
+from egur_core.app.text import markdown_escape
 from egur_core.memory.ops import UpdateEntry
 from egur_core.memory.records import MemoryOpError
 from egur_core.strategy.validation import validate_strategy
@@ -205,7 +206,8 @@ with memory() as store:
     strategy = store.get_strategy(current)
     runs = executions_of(store, current)
     versions = store.lineage(current)
-st.markdown(f"**{strategy.name}** · `{current}` · {strategy.paradigm} · {strategy.summary or ''}")
+st.markdown(f"**{markdown_escape(strategy.name)}** · `{current}` · {strategy.paradigm} · "
+            f"{markdown_escape(strategy.summary)}")
 graph_tab, compare_tab, lineage_tab, edit_tab = st.tabs(
     [":material/schema: Graph and trace", ":material/compare: Compare", ":material/family_history: Lineage",
      ":material/edit: Edit"])

@@ -116,13 +116,13 @@ def cmd_show(args: argparse.Namespace) -> int:
             value = entry[key] if entry[key] is not None else "-"
             print(f"{key:>14}: {' '.join(str(value).split())}")
         made = prov["created_problem"]
-        print(f"{'created by':>14}: " + (f"run {made['run_id']} problem {made['idx']}" if made else
+        print(f"{'created by':>14}: " + (f"run {made['run_id']} problem #{made['idx'] + 1}" if made else
                                           (prov["created_by"] or {}).get("actor", "-")))
         print(f"{'retrieved':>14}: {len(prov['retrieved_by'])} time(s)")
         print("strategy:")
         print(json.dumps(strategy, indent=2))
     print("ops:")
-    _print_table(pd.DataFrame(prov["ops"]), "none")
+    _print_table(_numbered(pd.DataFrame(prov["ops"])), "none")
     return 0
 
 
@@ -189,8 +189,16 @@ def cmd_log(args: argparse.Namespace) -> int:
     with _memory(args).session() as store:
         df = store.op_log(limit=args.limit, actor=args.actor)
     df["what"] = [_describe(p) for p in df["payload"]]
-    _print_table(df[["op_id", "ts", "actor", "kind", "what", "run_id", "idx", "undo_of", "undone_by"]], "no ops yet")
+    columns = ["op_id", "ts", "actor", "kind", "what", "run_id", "problem", "undo_of", "undone_by"]
+    _print_table(_numbered(df)[columns], "no ops yet")
     return 0
+
+
+def _numbered(df: pd.DataFrame) -> pd.DataFrame:
+    """Problem indices as people count them (#1 is the first), as the dashboard shows them."""
+    if "idx" not in df:
+        return df
+    return df.assign(problem=[None if pd.isna(i) else f"#{int(i) + 1}" for i in df["idx"]]).drop(columns="idx")
 
 
 def _describe(payload: str | None) -> str:
