@@ -136,9 +136,12 @@ def op_row(row: dict) -> None:
     where = f" · run `{row['run_id']}` problem #{int(row['idx']) + 1}" if pd.notna(row["idx"]) and row["run_id"] else ""
     c = st.columns([1, 12, 2], vertical_alignment="center")
     c[0].markdown(f"`{row['op_id']}`")
-    with c[1].expander(f"{row['ts']:%Y-%m-%d %H:%M:%S} · {row['actor']} · {what}"):
-        st.caption(f"batch {row['batch_id'] if pd.notna(row['batch_id']) else '–'}{where}")
-        st.dataframe(op_diff(row["before"], row["after"]), hide_index=True, width="stretch")
+    box = c[1].expander(f"{row['ts']:%Y-%m-%d %H:%M:%S} · {row['actor']} · {what}", key=f"op_{row['op_id']}",
+                        on_change="rerun")
+    if box.open:  # the diff is drawn only for the ops a person opens: thirty grids made the tab slow
+        with box:
+            st.caption(f"batch {row['batch_id'] if pd.notna(row['batch_id']) else '–'}{where}")
+            st.dataframe(op_diff(row["before"], row["after"]), hide_index=True, width="stretch")
     done = pd.notna(row["undone_by"])
     c[2].button(f"undone by {int(row['undone_by'])}" if done else "Undo", key=f"undo_{row['op_id']}",
                 disabled=done or row["kind"] == "undo", on_click=undo, args=(int(row["op_id"]),))

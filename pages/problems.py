@@ -113,15 +113,28 @@ def pager(page: int, pages: int, total: int) -> None:
                    placeholder="number")
 
 
-def chosen_number(clicked: int | None) -> int | None:
-    if clicked is not None:
-        st.session_state["inspect_problem"] = clicked
-    elif st.query_params.get("problem", "").isdigit() and "inspect_problem" not in st.session_state:
+def chosen_number() -> int | None:
+    """The problem to open: a click or the jump box (this session), else ``?problem=N`` from a link."""
+    if st.query_params.get("problem", "").isdigit() and "inspect_problem" not in st.session_state:
         st.session_state["inspect_problem"] = int(st.query_params["problem"])
     number = st.session_state.get("inspect_problem")
     if number:
         st.query_params["problem"] = str(number)
+    st.session_state["_inspect_drawn"] = number
     return number
+
+
+@st.fragment
+def listing(run_id: str, flt: ProblemFilter) -> None:
+    """The table and its pager rerun alone (a page change does not redraw the open problem); a click or a
+    jump to another problem reruns the page, which draws that problem below."""
+    clicked = problem_table(run_id, flt)
+    if clicked != st.session_state.get("_inspect_clicked"):  # a new click (None: the row was unselected)
+        st.session_state["_inspect_clicked"] = clicked
+        if clicked is not None:
+            st.session_state["inspect_problem"] = clicked
+    if st.session_state.get("inspect_problem") != st.session_state.get("_inspect_drawn"):
+        st.rerun()
 
 
 def outcome_badge(correct: bool | None) -> str:
@@ -208,7 +221,8 @@ model_badge()
 run_id = pick_run()
 if run_id:
     flt = filters(run_id)
-    number = chosen_number(problem_table(run_id, flt))
+    number = chosen_number()
+    listing(run_id, flt)
     if number:
         with memory() as store:
             detail = problem_detail(store, run_id, int(number))

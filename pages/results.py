@@ -18,7 +18,7 @@ from egur_core.memory.database import MemoryFileBusy
 from pages.common import blanks, db_path, memory_file, model_badge
 
 TTL_S = 5  # a running job adds problems; stale by at most this much
-CURVE_POINTS = 300  # per run: about one point per two pixels of a half-width chart
+CURVE_POINTS = 200  # per run: about one point per three pixels of a half-width chart
 ALL = "all benchmarks"
 
 

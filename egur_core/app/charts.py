@@ -32,6 +32,7 @@ _LAYOUT = dict(margin=dict(l=60, r=20, t=72, b=50), height=350,
 SIMULATED_MARK = "SIMULATED model"
 EXPLOITED = "exploited (cached strategy alone)"
 DOLLARS = ".2~g"  # $0.0006, not plotly's SI "600µ"
+MAX_MARKS = 60  # exploited marks per run on a curve; a long run shows every k-th
 LABELLED = 6  # the scatter names its most used strategies; the rest on hover
 
 
@@ -78,12 +79,13 @@ def _line(frame: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title
     ordered = frame.sort_values("method", key=lambda m: m != "egur", kind="stable")  # EGuR first in the legend
     for (run, method), rows in ordered.groupby(["run", "method"], sort=False):
         group = method if colour_by == "method" else run
-        dense = len(rows) > 200
+        dense = len(rows) > MAX_MARKS  # a dot per problem only while dots can be told apart
         fig.add_trace(go.Scatter(
             x=rows[x], y=rows[y], name=group, legendgroup=group, mode="lines" if dense else "lines+markers",
             line=dict(color=colours[group], width=2), marker=dict(size=5), showlegend=group not in _legend_names(fig),
             hovertemplate=f"{run}<br>{x_title}: %{{x}}<br>{y_title}: %{{y}}<extra>{method}</extra>"))
         hits = rows[rows["exploited"].astype(bool)] if mark_exploited and "exploited" in rows else rows.iloc[0:0]
+        hits = hits.iloc[:: max(1, math.ceil(len(hits) / MAX_MARKS))]  # a mark per pixel column is noise (and slow)
         if not hits.empty:
             fig.add_trace(go.Scatter(
                 x=hits[x], y=hits[y], name=EXPLOITED, legendgroup=EXPLOITED, mode="markers",
@@ -115,7 +117,7 @@ def accuracy_curve(frame: pd.DataFrame, cumulative: bool = False, simulated: boo
 def cost_curve(frame: pd.DataFrame, simulated: bool = False) -> go.Figure:
     """Cost per problem against problems seen (rolling mean): does experience make it cheaper?"""
     fig = _line(frame, "seen", "cost_rolling", f"Cost per problem, last {ROLLING_WINDOW} problems (rolling)",
-                "problems seen", "$ per problem", mark_exploited=True)
+                "problems seen", "$ per problem")
     fig.update_yaxes(tickprefix="$", tickformat=DOLLARS, rangemode="tozero")
     return mark_simulated(fig, simulated)
 
