@@ -3,16 +3,16 @@ connection, save a TOML settings file. The session's settings drive the Run page
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 import pandas as pd
 import streamlit as st
 from pydantic import SecretStr, ValidationError
 
-from egur_core.app.services import build_client
+from egur_core.app.doctor import DoctorReport, quick_doctor
 from egur_core.llm import EndpointConfig, ModelSpec, Settings, save_settings, simulated_settings
 from egur_core.llm.config import DEFAULT_REAL_MODEL
+from egur_core.llm.modes import MODE_LABELS
 from egur_core.llm.pricing import known_price
 from egur_core.strategy.roles import ROLES
 from pages.common import model_badge, settings
@@ -63,35 +63,30 @@ def build(current: Settings, endpoint: str, form: dict, models: pd.DataFrame, ro
                     sim_seed=current.sim_seed, sim_latency_s=current.sim_latency_s)
 
 
-async def probe(candidate: Settings, endpoint: str) -> dict:
-    """One quick probe: at most one retry and 20 s, so a wrong URL answers in seconds."""
-    candidate = candidate.model_copy(deep=True)
-    ep = candidate.endpoints[endpoint]
-    ep.max_retries, ep.timeout_s = min(ep.max_retries, 1), min(ep.timeout_s, 20.0)
-    client = build_client(candidate)
-    try:
-        return await client.probe(endpoint)
-    finally:
-        await client.aclose()
-
-
-def show_report(report: dict) -> None:
-    if not report.get("ok"):
-        st.error(f"Connection test failed: {report.get('error') or 'no reply'}", icon=":material/cloud_off:")
+def show_report(report: DoctorReport) -> None:
+    if not report.reachable:
+        st.error(f"Connection test failed: {report.error or 'no reply'}", icon=":material/cloud_off:")
         return
-    where = "the simulated model" if report.get("simulated") else f"endpoint `{report.get('endpoint')}`"
-    st.success(f"Connected to {where}: a chat reply in {report.get('latency_s')} s.", icon=":material/cloud_done:")
+    where = "the simulated model" if report.simulated else f"endpoint `{report.endpoint}`"
+    st.success(f"Connected to {where}: a chat reply in {report.latency_s} s. {report.verdict()}.",
+               icon=":material/cloud_done:")
     c = st.columns(4)
-    c[0].metric("Structured output", report.get("structured_mode") or "none",
-                help="json_schema: strict schemas; json_object: JSON mode, replies checked and repaired; "
-                     "text: plain text, parsed and repaired (works, but more retries)")
-    c[1].metric("Embeddings", "yes" if report.get("embeddings") else "no",
+    c[0].metric("Structured output", MODE_LABELS.get(report.best_mode or "", "none"),
+                help="the best mode that answered usably: a schema-carrying mode lets the endpoint decode under the "
+                     "strategy schema; text works, parsed and repaired, with more retries")
+    c[1].metric("Embeddings", "yes" if report.embeddings else "no",
                 help="no: retrieval uses the local deterministic text embedding instead")
-    c[2].metric("Usage reported", "yes" if report.get("usage_reported") else "no",
+    c[2].metric("Usage reported", "yes" if report.usage_reported else "no",
                 help="no: tokens (and so cost) are estimated from characters and flagged as estimated")
-    c[3].metric("Models listed", len(report.get("models") or []))
-    if report.get("models"):
-        st.caption("Models the endpoint lists: " + ", ".join(f"`{m}`" for m in report["models"][:30]))
+    c[3].metric("Models listed", len(report.models_listed or []))
+    if report.models_listed:
+        st.caption("Models the endpoint lists: " + ", ".join(f"`{m}`" for m in report.models_listed[:30]))
+    st.dataframe(pd.DataFrame([{"mode": MODE_LABELS[m.mode], "accepted": m.accepted, "usable reply": m.valid_reply,
+                                "detail": m.detail} for m in report.modes]), hide_index=True, width="stretch")
+    if report.guide is not None:
+        g = report.guide
+        st.caption(f"Trial Guide call: {g.valid_candidates} of {g.candidates} candidates runnable, "
+                   f"{g.seconds} s, {g.tokens} tokens" + (f"; {g.error}" if g.error else ""))
 
 
 st.title(":material/settings: Settings")
@@ -158,11 +153,12 @@ except (ValidationError, ValueError) as exc:
 path = st.text_input("Settings file", os.environ.get("EGUR_CONFIG") or "egur.toml", key="set_path")
 b1, b2, b3, b4 = st.columns([1, 1, 1.3, 1.5], gap="small")
 if b1.button("Test connection", key="set_test", disabled=candidate is None, icon=":material/network_check:"):
-    with st.spinner("Asking the endpoint for a reply, JSON and embeddings…"):
+    with st.spinner("Asking the endpoint for a reply, each structured-output mode, and one Guide call…"):
         try:
-            st.session_state["probe_report"] = asyncio.run(probe(candidate, endpoint))
+            st.session_state["probe_report"] = quick_doctor(candidate)
         except Exception as exc:  # noqa: BLE001 - any failure is a message on this page, never a traceback
-            st.session_state["probe_report"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            st.session_state["probe_report"] = DoctorReport(endpoint=endpoint, model="?", simulated=False,
+                                                            reachable=False, error=f"{type(exc).__name__}: {exc}")
 if b2.button("Save", key="set_save", type="primary", disabled=candidate is None, icon=":material/save:"):
     try:
         save_settings(candidate, path)

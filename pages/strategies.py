@@ -20,6 +20,7 @@ from egur_core.app.strategy_views import (
     pretty,
     step_table,
     strategy_option,
+    tool_call_table,
     unified_diff,
 )
 from egur_core.app.text import markdown_escape
@@ -90,6 +91,11 @@ def graph_view(strategy, current: str, runs: list[dict]) -> None:
                     "cost_usd": st.column_config.NumberColumn("$", format="$%.5f"),
                     "latency_s": st.column_config.NumberColumn("s", format="%.2f"),
                     "ok": st.column_config.CheckboxColumn("ok")})
+            calls = tool_call_table(trace)
+            if not calls.empty:
+                st.caption("Tool calls the agent made, in order")
+                st.dataframe(calls, hide_index=True, width="stretch",
+                             column_config={"ok": st.column_config.CheckboxColumn("ok")})
 
 
 def compare_view(strategy, current: str, by_hash: dict) -> None:

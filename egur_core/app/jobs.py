@@ -187,7 +187,7 @@ class JobRegistry:
         return lambda: self.leases.release(memory.path, run_id)
 
     def start(self, settings: Any, memory: MemoryAccess, config: LoopConfig, *, run_id: str | None = None,
-              history: list[ProblemRecord] | None = None, client_factory: ClientFactory = build_client,
+              history: list[ProblemRecord] | None = None, client_factory: ClientFactory | None = None,
               tools: Any = None) -> Job:
         """Create the run row now (so the caller can show its id at once), then run it in a thread.
 
@@ -201,7 +201,8 @@ class JobRegistry:
             raise RuntimeError(f"run {run_id} is already running")
         release = self._claim(memory, run_id) if run_id else (lambda: None)
         try:
-            client, stop = client_factory(settings), threading.Event()
+            client = client_factory(settings) if client_factory else build_client(settings, memory=memory)
+            stop = threading.Event()
             loop = EGuRLoop(client, tools if tools is not None else build_tools(), memory,
                             on_event=lambda event: job.handle(event), stop=stop)
             if run_id is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from egur_core.llm import CallRecord, LLMClient, Settings, load_settings
 from egur_core.llm.cache import ResponseCache
+from egur_core.llm.capabilities import CapabilityMemory
 from egur_core.memory.database import MemoryFile
 from egur_core.memory.embedding import local_embedding
 from egur_core.sim import SimulatedTransport, simulator_fingerprint
@@ -44,14 +45,16 @@ def resolve_settings(model: str | None = None, base_url: str | None = None, conf
 
 
 def build_client(settings: Settings, *, cache: ResponseCache | None = None,
-                 on_call: Callable[[CallRecord], None] | None = None) -> LLMClient:
+                 on_call: Callable[[CallRecord], None] | None = None, memory: MemoryFile | None = None) -> LLMClient:
     """The model client for ``settings``: over the network, or, for the simulated endpoint, over the
-    simulator's transport (the only place the simulator is plugged in)."""
+    simulator's transport (the only place the simulator is plugged in). With ``memory``, what each
+    endpoint accepted is remembered in that file."""
     simulated = [name for name, ep in settings.endpoints.items() if ep.simulated]
     simulator = SimulatedTransport(seed=settings.sim_seed, latency_s=settings.sim_latency_s)
     identity = f"simulated:seed={settings.sim_seed}:code={simulator_fingerprint()}" if simulated else None
     return LLMClient(settings, transports=dict.fromkeys(simulated, simulator), transport_identity=identity,
-                     local_embed=local_embedding, cache=cache, on_call=on_call)
+                     local_embed=local_embedding, cache=cache, on_call=on_call,
+                     capabilities=CapabilityMemory(memory) if memory is not None else None)
 
 
 def build_tools() -> ToolRegistry:

@@ -106,6 +106,13 @@ def step_table(trace: Sequence[StepTrace]) -> pd.DataFrame:
     return df
 
 
+def tool_call_table(trace: Sequence[StepTrace]) -> pd.DataFrame:
+    """One row per tool call an agent made: which step and turn asked, the tool, its input and result."""
+    rows = [{"step": t.step_id, "turn": c.turn, "tool": c.tool, "ok": c.ok, "seconds": c.seconds,
+             "input": c.input[:200], "result": (c.output or c.error or "")[:200]} for t in trace for c in t.tool_calls]
+    return pd.DataFrame(rows, columns=["step", "turn", "tool", "ok", "seconds", "input", "result"])
+
+
 def execution_option(row: Mapping[str, Any]) -> str:
     """``run-… #4 · candidate 1 · ✓ chosen · $0.0012 · 0.8s``."""
     verdict = {True: "✓ right", False: "✗ wrong"}.get(row.get("correct"), "unscored")

@@ -15,7 +15,7 @@ import sys
 
 from pydantic import ValidationError
 
-COMMAND_MODULES = ("strategy", "run", "runs", "memory", "bench", "report", "cache")
+COMMAND_MODULES = ("strategy", "run", "runs", "memory", "bench", "report", "cache", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from egur_core.evals.datasets.registry import benchmark_names, workload
 from egur_core.evals.run_records import run_report, summarise
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
+from egur_core.strategy.roles import ROLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}")
     parser.add_argument("--n", type=positive_int, default=30, help="number of problems")
     parser.add_argument("--k", type=positive_int, default=3, help="candidate strategies per problem (1-8)")
+    parser.add_argument("--parallel", type=positive_int, default=1, metavar="W",
+                        help="problems in flight at once (each reads the memory as the problems W before it left "
+                             "it; edits land in problem order, so a seed gives the same run at any W)")
     add_db_option(parser)
     add_model_options(parser)
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a stopped or killed run")
@@ -48,7 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     else:
         loop_config = LoopConfig(benchmark=args.benchmark, n=args.n, k=args.k, seed=args.seed, review=args.review,
-                                 label_free=args.label_free, exploit=ExploitRule(enabled=not args.no_exploit))
+                                 label_free=args.label_free, exploit=ExploitRule(enabled=not args.no_exploit),
+                                 parallel=args.parallel)
     settings = resolve_settings(args.model, args.base_url, args.config, sim_seed=loop_config.seed)
     print(describe_models(settings), file=sys.stderr)
     progress = _Progress(loop_config.n, quiet=args.quiet)
@@ -64,6 +69,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str))
         print(f"report: {args.report}", file=sys.stderr)
+    if report["run"]["status"] == "failed":
+        print(f"run failed: {report['run']['error']}", file=sys.stderr)
+        print(f"fix the endpoint (egur doctor shows what it accepts), then: egur run --db {args.db} "
+              f"--resume {run_id}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -74,10 +84,13 @@ async def _run(settings, memory, config: LoopConfig, resume: str | None, progres
               file=sys.stderr)
         config = config.model_copy(update={"n": len(work)})
     progress.total = len(work)
+    if config.label_free and work.verifier is None:
+        print(f"label-free: {config.benchmark} has no verifier, so candidates learn only from agreement between "
+              "at least two of them; a strategy run alone (k=1, or exploited) teaches nothing", file=sys.stderr)
     leases = process_leases()
     if resume:
         leases.claim(memory.path, resume, "cli")  # refused while a dashboard or another egur runs it
-    client = build_client(settings)
+    client = build_client(settings, memory=memory)
     run_id = resume
     try:
         loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)
@@ -113,15 +126,21 @@ class _Progress:
             return
         width = 24
         filled = int(width * (event.idx + 1) / max(self.total, 1))
-        mark = "+" if p.get("correct") else "-"
+        mark = "+" if p.get("correct") else "-" if p.get("answer") is not None else "?"
         how = "exploit" if p.get("exploited") else f"{p.get('candidates')} cand"
+        why = f"  [{p['note']}]" if p.get("note") else ""
+        lost = f"  no answer: {p['failure'][:100]}" if p.get("failure") else ""
         print(f"[{'#' * filled}{'.' * (width - filled)}] {event.idx + 1}/{self.total} {mark} "
-              f"acc {self.correct / self.done:.0%}  ${self.cost:.4f}  {how}: {p.get('chosen_strategy')}",
+              f"acc {self.correct / self.done:.0%}  ${self.cost:.4f}  {how}: {p.get('chosen_strategy')}{why}{lost}",
               file=sys.stderr)
 
 
 def _print_summary(report: dict) -> None:
     s = summarise(report["problems"])
+    if not report["run"].get("price_known", True):
+        print("price unknown: a model this run used has no configured or list price; costs below count only the "
+              "priced models (set prices in egur.toml or on the Settings page)", file=sys.stderr)
+    prompt_tokens = sum(p["tokens"][r]["in"] for p in report["problems"] for r in ROLES)
     print_table(["metric", "value"], [
         ["run", report["run"]["run_id"]],
         ["problems", s["problems"]],
@@ -131,4 +150,7 @@ def _print_summary(report: dict) -> None:
         ["cost per problem $", f"{s['cost_per_problem']:.5f}"],
         *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ("guide", "executor", "consolidator")],
         *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ("guide", "executor", "consolidator")],
+        ["prompt tokens from the provider's cache", f"{s['tokens_cached_in']} "
+                                                     f"({s['tokens_cached_in'] / max(prompt_tokens, 1):.0%})"],
+        ["reasoning tokens", s["tokens_reasoning"]],
     ])

@@ -79,6 +79,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     rows = [[t.step_id + (f"#{t.iteration}" if t.iteration else ""), t.op, t.calls, t.tokens_in, t.tokens_out,
              f"{t.cost_usd:.5f}", f"{t.latency_s:.2f}", "ok" if t.ok else f"FAILED: {t.error}"] for t in result.trace]
     print_table(["step", "op", "calls", "tok in", "tok out", "cost $", "sec", "status"], rows)
+    for t in result.trace:
+        for call in t.tool_calls:
+            outcome = (call.output or "").replace("\n", " ")[:60] if call.ok else f"FAILED: {call.error}"
+            print(f"  {t.step_id} turn {call.turn}: {call.tool}({call.input[:40]!r}) -> {outcome}")
     print(f"\ntotal: {result.calls} calls, {result.tokens_in + result.tokens_out} tokens, ${result.cost_usd:.5f}, "
           f"{result.latency_s:.2f} s")
     if not result.ok:

@@ -96,7 +96,8 @@ class ClientFactory(Protocol):
     """Builds a model client for some settings (the composition root knows how, e.g. the simulated model)."""
 
     def __call__(self, settings: Settings, *, cache: ResponseCache | None = None,
-                 on_call: Callable[[CallRecord], None] | None = None) -> LLMClient: ...
+                 on_call: Callable[[CallRecord], None] | None = None,
+                 memory: MemoryFile | None = None) -> LLMClient: ...
 
 
 class _CallCounter:
@@ -142,7 +143,7 @@ class Bench:
         started = time.perf_counter()
         counter = _CallCounter()
         cache = ResponseCache(self.memory, namespace=method) if self.config.cache else None
-        client = self.build_client(self.settings_for(seed), cache=cache, on_call=counter)
+        client = self.build_client(self.settings_for(seed), cache=cache, on_call=counter, memory=self.memory)
         try:
             if method == "egur":
                 run_id, warm_id, info = await self._run_egur(client, seed)

@@ -33,6 +33,8 @@ def problem_records(store, run_id: str) -> list[dict[str, Any]]:
             "tokens": {r: {"in": int(row[f"tokens_{r}_in"] or 0), "out": int(row[f"tokens_{r}_out"] or 0)}
                        for r in ROLES},
             "calls": int(row["calls"] or 0), "latency_s": float(row["latency_s"] or 0.0),
+            "tokens_cached_in": int(row.get("tokens_cached_in") or 0),
+            "tokens_reasoning": int(row.get("tokens_reasoning") or 0),
         })
     return records
 
@@ -54,4 +56,6 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         "exploited": sum(p["exploited"] for p in records), "cost_usd": total,
         "cost_per_problem": total / n if n else 0.0, "cost_by_role": cost_by_role, "tokens_by_role": tokens_by_role,
         "calls": sum(p["calls"] for p in records),
+        "tokens_cached_in": sum(p.get("tokens_cached_in", 0) for p in records),
+        "tokens_reasoning": sum(p.get("tokens_reasoning", 0) for p in records),
     }

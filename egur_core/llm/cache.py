@@ -22,7 +22,7 @@ import json
 import threading
 from collections import Counter
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -40,6 +40,7 @@ TABLES = (
         texts JSON NOT NULL, finish_reasons JSON, prompt_tokens BIGINT, completion_tokens BIGINT,
         estimated BOOLEAN DEFAULT false, cost_usd DOUBLE DEFAULT 0, hits BIGINT NOT NULL DEFAULT 0,
         created_at TIMESTAMP NOT NULL, PRIMARY KEY (namespace, key, occurrence))"""),
+    ("m002_tool_calls", "ALTER TABLE response_cache ADD COLUMN IF NOT EXISTS tool_calls JSON"),
 )
 """This module's tables in the memory file, as numbered migrations (see ``MemoryStore.ensure_tables``)."""
 
@@ -74,6 +75,7 @@ class CachedReply:
     usage: Usage
     cost_usd: float  # what the original call cost (reported as saved; a hit itself costs 0)
     model: str
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # the first choice's, as ToolCall dicts
 
 
 def request_key(endpoint: str, params: dict[str, Any]) -> str:
@@ -103,7 +105,8 @@ class Ticket:
         """Record a fresh ``ChatResult`` under this ticket (written at the next flush)."""
         self.cache.record(self.key, self.occurrence, CachedReply(
             texts=list(result.texts), finish_reasons=list(result.finish_reasons), usage=result.usage,
-            cost_usd=float(result.cost_usd), model=result.model))
+            cost_usd=float(result.cost_usd), model=result.model,
+            tool_calls=[call.model_dump() for call in result.tool_calls]))
 
 
 class ResponseCache:
@@ -148,7 +151,7 @@ class ResponseCache:
             with self.memory.session() as store:
                 rows = _ready(store).query(  # this table is the cache's own
                     "SELECT key, occurrence, model, texts, finish_reasons, prompt_tokens, completion_tokens, "
-                    "estimated, cost_usd FROM response_cache WHERE namespace = ?", [self.namespace])
+                    "estimated, cost_usd, tool_calls FROM response_cache WHERE namespace = ?", [self.namespace])
             self._replies = {(r["key"], r["occurrence"]): _reply(r) for r in rows}
         return self._replies
 
@@ -162,10 +165,13 @@ class ResponseCache:
         with self.memory.session() as store, _ready(store).transaction():
             for key, occurrence, reply in pending:
                 store.execute(
-                    "INSERT INTO response_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
+                    "INSERT INTO response_cache (namespace, key, occurrence, model, texts, finish_reasons, "
+                    "prompt_tokens, completion_tokens, estimated, cost_usd, hits, created_at, tool_calls) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
                     [self.namespace, key, occurrence, reply.model, json.dumps(reply.texts),
                      json.dumps(reply.finish_reasons), reply.usage.prompt_tokens, reply.usage.completion_tokens,
-                     reply.usage.estimated, reply.cost_usd, _utcnow()])
+                     reply.usage.estimated, reply.cost_usd, _utcnow(),
+                     json.dumps(reply.tool_calls) if reply.tool_calls else None])
             for (key, occurrence), count in hits.items():
                 store.execute("UPDATE response_cache SET hits = hits + ? WHERE namespace = ? AND key = ? "
                                   "AND occurrence = ?", [count, self.namespace, key, occurrence])
@@ -186,7 +192,8 @@ def _reply(row: dict[str, Any]) -> CachedReply:
         texts=json.loads(row["texts"]), finish_reasons=json.loads(row["finish_reasons"] or "[]"),
         usage=Usage(prompt_tokens=int(row["prompt_tokens"] or 0), completion_tokens=int(row["completion_tokens"] or 0),
                     estimated=bool(row["estimated"])),
-        cost_usd=float(row["cost_usd"] or 0.0), model=row["model"] or "")
+        cost_usd=float(row["cost_usd"] or 0.0), model=row["model"] or "",
+        tool_calls=json.loads(row["tool_calls"] or "[]"))
 
 
 def cache_stats(store: _Store) -> list[dict[str, Any]]:

@@ -17,8 +17,8 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from egur_core.llm.pricing import known_price
-from egur_core.strategy.roles import ROLES, Role  # noqa: F401  (Role is part of this module's API)
+from egur_core.llm.pricing import Price, list_price
+from egur_core.strategy.roles import ROLES, TIERS, Role  # noqa: F401  (Role is part of this module's API)
 
 DEFAULT_REAL_MODEL = "gpt-4o-mini"
 
@@ -33,7 +33,8 @@ class EndpointConfig(BaseModel):
     simulated: bool = False
     timeout_s: float = 60.0
     max_retries: int = 4
-    structured_mode: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+    structured_mode: Literal["auto", "json_schema_strict", "json_schema", "json_object_schema", "json_object",
+                             "text"] = "auto"
 
 
 class ModelSpec(BaseModel):
@@ -42,8 +43,9 @@ class ModelSpec(BaseModel):
     alias: str
     model: str
     endpoint: str = "default"
-    price_in: float = 0.0
-    price_out: float = 0.0
+    price_in: float | None = Field(None, ge=0, description="USD per 1M input tokens; None: the list price")
+    price_out: float | None = Field(None, ge=0, description="USD per 1M output tokens; None: the list price")
+    price_cached_in: float | None = Field(None, ge=0, description="USD per 1M cached input tokens")
     description: str = ""
 
 
@@ -51,6 +53,8 @@ class Settings(BaseModel):
     endpoints: dict[str, EndpointConfig]
     models: dict[str, ModelSpec]
     roles: dict[str, str]
+    tiers: dict[str, str] = Field(default_factory=dict, description="tier (cheap, strong) -> model alias; "
+                                  "a missing cheap tier is the executor's model, a missing strong tier the Guide's")
     embedding_model: str | None = None
     concurrency: int = 8
     sim_seed: int = 0
@@ -77,21 +81,44 @@ class Settings(BaseModel):
         missing = [r for r in ROLES if r not in self.roles]
         if missing:
             raise ValueError(f"no model configured for role(s): {', '.join(missing)}")
+        for tier, alias in self.tiers.items():
+            if tier not in TIERS:
+                raise ValueError(f"unknown tier {tier!r}; tiers are {', '.join(TIERS)}")
+            if alias not in self.models:
+                raise ValueError(f"tier {tier!r} uses model alias {alias!r}, which is not configured")
+        self.tiers.setdefault("cheap", self.roles["executor"])
+        self.tiers.setdefault("strong", self.roles["guide"])
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         return self
 
-    def resolve(self, alias_or_role: str) -> ModelSpec:
-        """A model alias, or a role name meaning the model that role uses."""
-        if alias_or_role in self.models:
-            return self.models[alias_or_role]
-        if alias_or_role in self.roles:
-            return self.models[self.roles[alias_or_role]]
+    def resolve(self, name: str) -> ModelSpec:
+        """A model alias, a role (the model that role uses) or a tier (the model the settings give it)."""
+        if name in self.models:
+            return self.models[name]
+        if name in self.roles:
+            return self.models[self.roles[name]]
+        if name in self.tiers:
+            return self.models[self.tiers[name]]
         known = ", ".join(sorted(self.known_aliases()))
-        raise KeyError(f"unknown model alias or role {alias_or_role!r}; known: {known}")
+        raise KeyError(f"unknown model {name!r}; strategies may name a tier, a role or a configured alias: {known}")
+
+    def price_of(self, name: str) -> Price:
+        """What a model costs: the settings' price when set, else its list price (genai-prices), else unknown."""
+        spec = self.resolve(name)
+        if spec.price_in is not None and spec.price_out is not None:
+            return Price(input=spec.price_in, output=spec.price_out, cached_input=spec.price_cached_in,
+                         source="settings")
+        ep = self.endpoints[spec.endpoint]
+        return list_price(spec.model, None if ep.simulated else ep.base_url)
+
+    def prices(self) -> dict[str, Price]:
+        """Every configured model's price, by alias (what a run records and the pages show)."""
+        return {alias: self.price_of(alias) for alias in self.models}
 
     def known_aliases(self) -> set[str]:
-        return set(self.models) | set(self.roles)
+        """Every name a strategy step may give as its model."""
+        return set(self.models) | set(self.roles) | set(self.tiers)
 
     @property
     def is_simulated(self) -> bool:
@@ -100,14 +127,16 @@ class Settings(BaseModel):
 
     def model_catalog(self) -> list[dict]:
         """What the Guide is told about the models it may choose for a step."""
+        prices = self.prices()
         return [
             {
                 "alias": s.alias,
                 "model": s.model,
-                "price_in": s.price_in,
-                "price_out": s.price_out,
+                "price_in": prices[s.alias].input,
+                "price_out": prices[s.alias].output,
                 "description": s.description,
                 "roles": sorted(r for r, a in self.roles.items() if a == s.alias),
+                "tiers": sorted(t for t, a in self.tiers.items() if a == s.alias),
             }
             for s in self.models.values()
         ]
@@ -117,6 +146,7 @@ class Settings(BaseModel):
         data = json.loads(self.model_dump_json())
         for name, ep in self.endpoints.items():
             data["endpoints"][name]["has_api_key"] = ep.api_key is not None
+        data["prices"] = {alias: price.model_dump() for alias, price in self.prices().items()}
         return data
 
 
@@ -131,14 +161,15 @@ def simulated_settings(seed: int = 0, latency_s: float = 0.0) -> Settings:
                                description="strong reasoning, 15x the price"),
         },
         roles={"guide": "large", "executor": "small", "consolidator": "large"},
+        tiers={"cheap": "small", "strong": "large"},
         sim_seed=seed,
         sim_latency_s=latency_s,
     )
 
 
 def _real_model_spec(model: str, endpoint: str = "default") -> ModelSpec:
-    price_in, price_out = known_price(model)
-    return ModelSpec(alias=model, model=model, endpoint=endpoint, price_in=price_in, price_out=price_out)
+    """A model named on the command line or in the environment: priced at its list price when known."""
+    return ModelSpec(alias=model, model=model, endpoint=endpoint)
 
 
 def _find_config_path(path: str | Path | None, env: Mapping[str, str]) -> Path | None:
@@ -159,13 +190,13 @@ def _settings_from_toml(data: dict[str, Any], env: Mapping[str, str]) -> Setting
             raw["api_key"] = env[key_env]
         endpoints[name] = EndpointConfig(**{**raw, "name": name})
     models = {alias: ModelSpec(**{**raw, "alias": alias}) for alias, raw in (data.get("models") or {}).items()}
-    top = {k: v for k, v in data.items() if k not in ("endpoints", "models", "roles")}
+    top = {k: v for k, v in data.items() if k not in ("endpoints", "models", "roles", "tiers")}
     if not models and all(ep.simulated for ep in endpoints.values()):
         base = simulated_settings()
-        models, roles = base.models, dict(base.roles)
+        models, roles, tiers = base.models, dict(base.roles), dict(base.tiers)
     else:
-        roles = dict(data.get("roles") or {})
-    return Settings(endpoints=endpoints, models=models, roles=roles, **top)
+        roles, tiers = dict(data.get("roles") or {}), dict(data.get("tiers") or {})
+    return Settings(endpoints=endpoints, models=models, roles=roles, tiers=tiers, **top)
 
 
 def _apply_env(settings: Settings | None, env: Mapping[str, str]) -> Settings:
@@ -187,6 +218,7 @@ def _apply_env(settings: Settings | None, env: Mapping[str, str]) -> Settings:
             s.models = {a: m for a, m in s.models.items() if m.endpoint != "default"}
             s.models[name] = _real_model_spec(name)
             s.roles = {r: name for r in ROLES}
+            s.tiers = {}
             model = None
     if model:
         alias = next((a for a, m in s.models.items() if model in (a, m.model)), None)
@@ -194,6 +226,7 @@ def _apply_env(settings: Settings | None, env: Mapping[str, str]) -> Settings:
             alias = model
             s.models[alias] = _real_model_spec(model)
         s.roles = {r: alias for r in ROLES}
+        s.tiers = {}
     return Settings.model_validate(dict(s))  # re-check consistency after the edits
 
 

@@ -1,45 +1,38 @@
 """Token usage and dollar cost.
 
-Cost is part of EGuR's claim (accuracy *per dollar*), so every call is priced from configuration.
-Endpoints that omit ``usage`` (some local servers) still get a cost: tokens are estimated from
-characters and the usage is flagged ``estimated`` so charts can say so.
+Cost is part of EGuR's claim (accuracy *per dollar*), so every call is priced, and every price says
+where it came from: the settings when a person set one, else genai-prices' maintained table of list
+prices when it knows the model, else the price is unknown (shown as such, never as $0). Cached prompt
+tokens are priced at their own rate. Endpoints that omit ``usage`` (some local servers) still get a
+cost: tokens are estimated from characters and the usage is flagged ``estimated``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import Literal
 
-from pydantic import BaseModel
+from genai_prices import Usage as GenaiUsage
+from genai_prices import calc_price
+from pydantic import BaseModel, Field
 
 CHARS_PER_TOKEN = 4.0
 # Per-message overhead of the chat format (role markers etc.), as OpenAI's tokenizer notes describe.
 MESSAGE_OVERHEAD_TOKENS = 4
 
-# USD per 1M tokens (input, output): public list prices at the time of writing. Only used to fill in
-# prices a user did not configure (e.g. ``OPENAI_API_KEY`` + ``EGUR_MODEL=gpt-4o``); a config file
-# always wins. Unknown models cost 0 and the Settings page shows that.
-KNOWN_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "o3-mini": (1.10, 4.40),
-    "o4-mini": (1.10, 4.40),
-    "gpt-5": (1.25, 10.00),
-    "gpt-5-mini": (0.25, 2.00),
-    "gpt-5-nano": (0.05, 0.40),
-    "sim-mini": (0.15, 0.60),
-    "sim-pro": (2.50, 10.00),
-}
-
-
 class Usage(BaseModel):
-    """Tokens of one or more calls; ``estimated`` when any part was guessed from characters."""
+    """Tokens of one or more calls; ``estimated`` when any part was guessed from characters.
+
+    ``cached_prompt_tokens`` are part of ``prompt_tokens`` (served from the provider's prompt cache, billed
+    at the cached rate); ``reasoning_tokens`` are part of ``completion_tokens``."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    reasoning_tokens: int = 0
     estimated: bool = False
 
     @property
@@ -50,8 +43,23 @@ class Usage(BaseModel):
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
+            cached_prompt_tokens=self.cached_prompt_tokens + other.cached_prompt_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
             estimated=self.estimated or other.estimated,
         )
+
+
+class Price(BaseModel):
+    """USD per 1M tokens, and where it came from."""
+
+    input: float | None = None
+    output: float | None = None
+    cached_input: float | None = Field(None, description="cached prompt tokens; None: the input rate")
+    source: Literal["settings", "genai-prices", "unknown"] = "unknown"
+
+    @property
+    def known(self) -> bool:
+        return self.input is not None and self.output is not None
 
 
 def sum_usage(usages: Iterable[Usage]) -> Usage:
@@ -76,16 +84,40 @@ def estimate_prompt_tokens(messages: list[dict]) -> int:
     return total
 
 
-def price_cost(price_in: float, price_out: float, usage: Usage) -> float:
-    """Dollars for ``usage`` at prices given in USD per 1M tokens."""
-    return (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1_000_000
+def price_cost(price: Price, usage: Usage) -> float:
+    """Dollars for ``usage``; 0 when the price is unknown (check ``price.known``: callers say "unknown")."""
+    if not price.known:
+        return 0.0
+    cached = min(usage.cached_prompt_tokens, usage.prompt_tokens)
+    cached_rate = price.cached_input if price.cached_input is not None else price.input
+    return ((usage.prompt_tokens - cached) * price.input + cached * cached_rate
+            + usage.completion_tokens * price.output) / 1_000_000
 
 
-def known_price(model: str) -> tuple[float, float]:
-    """List price for a well-known model name (exact, then longest known prefix), else (0, 0)."""
-    if model in KNOWN_PRICES:
-        return KNOWN_PRICES[model]
-    for name in sorted(KNOWN_PRICES, key=len, reverse=True):
-        if model.startswith(name + "-"):  # dated snapshots such as gpt-4o-mini-2024-07-18
-            return KNOWN_PRICES[name]
-    return (0.0, 0.0)
+_LOCAL = re.compile(r"^https?://(localhost|127\.|\[::1\]|0\.0\.0\.0)", re.I)
+
+
+@lru_cache(maxsize=256)
+def list_price(model: str, provider_url: str | None = None) -> Price:
+    """The model's list price from genai-prices' table (shipped with the package, never fetched), or unknown.
+
+    A model served from this machine has no list price (what it costs is your hardware), even when a cloud
+    provider sells a model of the same name; an unknown URL is matched by the model's name alone."""
+    if provider_url and _LOCAL.match(provider_url):
+        return Price()
+    for url in dict.fromkeys((provider_url, None)):
+        try:
+            return _genai_price(model, url)
+        except LookupError:
+            continue
+    return Price()
+
+
+def _genai_price(model: str, provider_url: str | None) -> Price:
+    def per_million(**tokens: int) -> float:
+        usage = GenaiUsage(**{"input_tokens": 0, "output_tokens": 0, **tokens})
+        return float(calc_price(usage, model_ref=model, provider_api_url=provider_url).total_price)
+
+    return Price(input=per_million(input_tokens=1_000_000), output=per_million(output_tokens=1_000_000),
+                 cached_input=per_million(input_tokens=1_000_000, cache_read_tokens=1_000_000),
+                 source="genai-prices")

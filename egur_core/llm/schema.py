@@ -15,10 +15,24 @@ from typing import Any
 
 from pydantic import BaseModel
 
+GRAMMAR_UNFRIENDLY = frozenset({"maxLength", "minLength"})
+"""String lengths: llama.cpp turns ``maxLength: N`` into N nested optional rules, and a few of them make a
+grammar its parser refuses (llama-cpp-python then crashes). Pydantic checks lengths after parsing anyway."""
+
 
 def plain_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """Pydantic's JSON Schema of the reply, field aliases included (what the model must write)."""
-    return model.model_json_schema(by_alias=True)
+    """Pydantic's JSON Schema of the reply, field aliases included (what the model must write), without the
+    keywords grammar-based decoders cannot afford."""
+    return _without(model.model_json_schema(by_alias=True), GRAMMAR_UNFRIENDLY)
+
+
+def _without(node: Any, keys: frozenset[str]) -> Any:
+    """``node`` without those keywords (a keyword's value is a number; a property of that name maps to a schema)."""
+    if isinstance(node, dict):
+        return {k: _without(v, keys) for k, v in node.items() if not (k in keys and isinstance(v, int))}
+    if isinstance(node, list):
+        return [_without(v, keys) for v in node]
+    return node
 
 
 def strict_schema(model: type[BaseModel]) -> tuple[dict[str, Any], bool]:

@@ -45,17 +45,26 @@ class Table:
 
 
 # Columns added after a snapshot could have been logged, with the value they had before they existed.
-SNAPSHOT_DEFAULTS: dict[str, dict[str, Any]] = {"entry": {"example": ""}, "note": {}}
+SNAPSHOT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "entry": {"example": "", "origin": "learned", "made_by_model": None, "made_simulated": False, "sim_uses": 0,
+              "sim_successes": 0, "sim_total_cost": 0.0},
+    "note": {"made_by_model": None, "made_simulated": False},
+}
 
 TABLES = {
     "entry": Table("entry", "library", "entry_id", "signature",
                    ("signature", "example", "benchmark", "strategy_hash", "pinned", "banned"),
-                   ("uses", "successes", "total_cost", "retrievals"),
-                   ("created_at", "updated_at", "last_used_at", "created_run_id", "created_idx")),
+                   ("uses", "successes", "total_cost", "retrievals", "sim_uses", "sim_successes", "sim_total_cost"),
+                   ("created_at", "updated_at", "last_used_at", "created_run_id", "created_idx", "origin",
+                    "made_by_model", "made_simulated")),
     "note": Table("note", "notes", "note_id", "text", ("text", "benchmark", "pinned", "banned"),
                   ("helpful", "harmful", "retrievals"),
-                  ("created_at", "updated_at", "created_run_id", "created_idx")),
+                  ("created_at", "updated_at", "created_run_id", "created_idx", "made_by_model", "made_simulated")),
 }
+
+ORIGIN_OF_ACTOR = {"consolidator": "learned", "person": "person", "seed": "seed", "loop": "learned",
+                   "import": "import"}
+"""What an entry is marked as, by who added it (an import keeps the file's marks)."""
 
 
 def parse_op(op: MemoryOp | dict[str, Any]) -> MemoryOp:
@@ -66,7 +75,8 @@ def parse_op(op: MemoryOp | dict[str, Any]) -> MemoryOp:
         raise MemoryOpError(f"not a valid memory op: {exc.errors()[0]['msg']} ({exc.error_count()} issues)") from exc
 
 
-def _touched(op: MemoryOp) -> list[Ref]:
+def touched(op: MemoryOp) -> list[Ref]:
+    """The library entries and notes an op reads or changes."""
     match op:
         case UpdateEntry() | DeleteEntry():
             return [("entry", op.entry_id)]
@@ -154,7 +164,7 @@ class CurationMixin(StoreBase):
 
     # -- apply ----------------------------------------------------------------------------------
     def _apply_one(self, op: MemoryOp, actor: str, run_id, idx, batch_id) -> int:
-        refs = _touched(op)
+        refs = touched(op)
         self._require(refs)
         if actor != "person":
             self._refuse_pinned_loss(op)
@@ -167,9 +177,9 @@ class CurationMixin(StoreBase):
         """Pinned means "a person wants this kept": only a person may delete or merge it away."""
         doomed: list[Ref] = []
         if isinstance(op, (DeleteEntry, DeleteNote)):
-            doomed = _touched(op)
+            doomed = touched(op)
         elif isinstance(op, (MergeEntries, MergeNotes)):
-            doomed = _touched(op)[1:]
+            doomed = touched(op)[1:]
         for kind, item_id in doomed:
             if self._snapshot([(kind, item_id)])[kind][str(item_id)]["pinned"]:
                 raise MemoryOpError(f"{kind} {item_id} is pinned; only a person can delete or merge it")
@@ -184,12 +194,22 @@ class CurationMixin(StoreBase):
     def _do_add_entry(self, op: AddEntry, actor: str, run_id, idx) -> Ref:
         strategy_hash = self._checked_strategy(op.strategy, None, actor)
         entry_id, now = self._next_id("library", "library", "entry_id"), utcnow()
+        model, simulated = self._made_by(run_id)
         self._db.execute(
             "INSERT INTO library (entry_id, signature, example, benchmark, strategy_hash, embedding, created_at, "
-            "updated_at, created_run_id, created_idx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "updated_at, created_run_id, created_idx, origin, made_by_model, made_simulated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [entry_id, op.signature, op.example, op.benchmark, strategy_hash,
-             self.embed(entry_embedding_text(op.signature, op.example)), now, now, run_id, idx])
+             self.embed(entry_embedding_text(op.signature, op.example)), now, now, run_id, idx,
+             ORIGIN_OF_ACTOR.get(actor, "learned"), model, simulated])
         return ("entry", entry_id)
+
+    def _made_by(self, run_id: str | None) -> tuple[str | None, bool]:
+        """(model, simulated) of the run an op came from; a person's or a seed's op has neither."""
+        if run_id is None:
+            return None, False
+        row = self._row("SELECT model, simulated FROM runs WHERE run_id = ?", [run_id])
+        return (row["model"], bool(row["simulated"])) if row else (None, False)
 
     def _do_update_entry(self, op: UpdateEntry, actor: str, run_id, idx) -> None:
         sets: dict[str, Any] = {k: v for k, v in (("pinned", op.pinned), ("banned", op.banned)) if v is not None}
@@ -209,10 +229,11 @@ class CurationMixin(StoreBase):
 
     def _do_add_note(self, op: AddNote, actor: str, run_id, idx) -> Ref:
         note_id, now = self._next_id("notes", "notes", "note_id"), utcnow()
+        model, simulated = self._made_by(run_id)
         self._db.execute(
             "INSERT INTO notes (note_id, text, benchmark, embedding, created_at, updated_at, created_run_id, "
-            "created_idx) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [note_id, op.text, op.benchmark, self.embed(op.text), now, now, run_id, idx])
+            "created_idx, made_by_model, made_simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [note_id, op.text, op.benchmark, self.embed(op.text), now, now, run_id, idx, model, simulated])
         return ("note", note_id)
 
     def _do_update_note(self, op: UpdateNote, actor: str, run_id, idx) -> None:

@@ -55,9 +55,11 @@ class ExchangeMixin(CurationMixin):
     ) -> ImportResult:
         with self._tx():
             for row in data.strategies:
-                self._db.execute("INSERT INTO strategies VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                                 [row.hash, row.name, row.paradigm, row.summary, dumps(row.strategy_json),
-                                  row.parent_hash, row.created_by, row.created_at])
+                self._db.execute(
+                    "INSERT INTO strategies (hash, name, paradigm, summary, json, parent_hash, created_by, created_at, "
+                    "made_by_model, made_simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [row.hash, row.name, row.paradigm, row.summary, dumps(row.strategy_json), row.parent_hash,
+                     row.created_by, row.created_at, row.made_by_model, row.made_simulated])
             history = self._import_history(data) if mode == "replace" else 0
             op_ids: list[int] = []
             if mode == "replace":

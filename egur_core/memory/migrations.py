@@ -133,6 +133,49 @@ def m006_baseline_memory(con: duckdb.DuckDBPyConnection, dim: int) -> None:
     Kept as a no-op so version numbers never move."""
 
 
+@migration
+def m007_provenance_and_fallback(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    """Who made each strategy, entry and note and whether on the simulated model; library statistics
+    measured on the simulated model counted apart; where each execution's feedback came from; which
+    problems ran the fallback strategy.
+
+    Old files: an entry or note takes the provenance of the run that made it. Old statistics cannot be
+    told apart, so in a file with any simulated run they count as simulated: a real endpoint never
+    exploits an entry on statistics that may have been earned on the simulator."""
+    _run(con, """
+    ALTER TABLE problems ADD COLUMN fallback BOOLEAN DEFAULT false;
+    ALTER TABLE executions ADD COLUMN feedback_source VARCHAR;
+    ALTER TABLE strategies ADD COLUMN made_by_model VARCHAR;
+    ALTER TABLE strategies ADD COLUMN made_simulated BOOLEAN DEFAULT false;
+    ALTER TABLE library ADD COLUMN origin VARCHAR DEFAULT 'learned';
+    ALTER TABLE library ADD COLUMN made_by_model VARCHAR;
+    ALTER TABLE library ADD COLUMN made_simulated BOOLEAN DEFAULT false;
+    ALTER TABLE library ADD COLUMN sim_uses BIGINT DEFAULT 0;
+    ALTER TABLE library ADD COLUMN sim_successes BIGINT DEFAULT 0;
+    ALTER TABLE library ADD COLUMN sim_total_cost DOUBLE DEFAULT 0;
+    ALTER TABLE notes ADD COLUMN made_by_model VARCHAR;
+    ALTER TABLE notes ADD COLUMN made_simulated BOOLEAN DEFAULT false;
+    UPDATE library SET made_simulated = coalesce(r.simulated, false), made_by_model = r.model,
+        origin = CASE WHEN library.created_run_id IS NULL THEN 'person' ELSE 'learned' END
+        FROM (SELECT run_id, simulated, model FROM runs) r WHERE r.run_id = library.created_run_id;
+    UPDATE notes SET made_simulated = coalesce(r.simulated, false), made_by_model = r.model
+        FROM (SELECT run_id, simulated, model FROM runs) r WHERE r.run_id = notes.created_run_id;
+    UPDATE library SET sim_uses = uses, sim_successes = successes, sim_total_cost = total_cost
+        WHERE EXISTS (SELECT 1 FROM runs WHERE simulated)
+    """)
+
+
+@migration
+def m008_cached_tokens_and_prices(con: duckdb.DuckDBPyConnection, dim: int) -> None:
+    """Prompt tokens served from a provider's cache and reasoning tokens, apart; whether a run's models had a
+    known price (an unknown price is shown as unknown, never as $0)."""
+    _run(con, """
+    ALTER TABLE problems ADD COLUMN tokens_cached_in BIGINT DEFAULT 0;
+    ALTER TABLE problems ADD COLUMN tokens_reasoning BIGINT DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN price_known BOOLEAN DEFAULT true
+    """)
+
+
 def entry_embedding_text(signature: str, example: str | None) -> str:
     """What a library entry is embedded as: its signature, plus the example problem when known."""
     return f"{signature}\n{example}" if example else signature

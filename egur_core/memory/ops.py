@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Actor = Literal["consolidator", "person", "import", "loop"]
+Actor = Literal["consolidator", "person", "import", "loop", "seed"]
 
 
 class _Op(BaseModel):

@@ -57,7 +57,12 @@ class RunConfig(_Record):
     k: int = Field(1, ge=0)
     seed: int = 0
     comparison_id: str | None = None
+    price_known: bool = Field(True, description="every model the run uses has a known price")
     run_id: str | None = Field(None, description="chosen by the store when None")
+
+
+FeedbackSource = Literal["label", "verifier", "agreement", "failed", "none"]
+"""Where an execution's ``correct`` came from (see ``egur_core.reasoner.feedback``)."""
 
 
 class ExecutionRecord(_Record):
@@ -68,6 +73,10 @@ class ExecutionRecord(_Record):
     candidate: int = 0
     strategy: Strategy | None = None
     strategy_hash: str | None = Field(None, description="used when ``strategy`` is None")
+    strategy_parent: str | None = Field(None, description="the version this strategy was derived from")
+    strategy_origin: str = Field("guide", description="who made this version: guide, guide-compact, fallback, ...")
+    strategy_made_by: str | None = Field(None, description="the model that wrote this version, if a model did")
+    feedback_source: FeedbackSource | None = Field(None, description="where ``correct`` came from")
     rationale: str = ""
     answer: str | None = None
     correct: bool | None = None
@@ -107,6 +116,9 @@ class ProblemResult(_Record):
     latency_s: float = 0.0
     error: str | None = None
     gold: str | None = Field(None, description="the label, recorded once the answer is chosen and graded")
+    fallback: bool = Field(False, description="the Guide proposed nothing runnable; the fallback strategy ran")
+    tokens_cached_in: int = Field(0, description="prompt tokens served from the provider's cache (all roles)")
+    tokens_reasoning: int = Field(0, description="completion tokens spent on hidden reasoning (all roles)")
 
     @property
     def cost_usd(self) -> float:
@@ -133,6 +145,10 @@ class RetrievedEntry(_Record):
     successes: int
     total_cost: float
     pinned: bool
+    origin: str = "learned"
+    sim_uses: int = 0
+    sim_successes: int = 0
+    sim_total_cost: float = 0.0
 
     @property
     def success_rate(self) -> float | None:
@@ -141,6 +157,12 @@ class RetrievedEntry(_Record):
     @property
     def mean_cost(self) -> float | None:
         return self.total_cost / self.uses if self.uses else None
+
+    def measured(self, include_simulated: bool) -> tuple[int, int, float]:
+        """(uses, successes, total cost): all of them, or only those measured on a real model."""
+        if include_simulated:
+            return self.uses, self.successes, self.total_cost
+        return self.uses - self.sim_uses, self.successes - self.sim_successes, self.total_cost - self.sim_total_cost
 
 
 class RetrievedNote(_Record):

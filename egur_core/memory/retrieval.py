@@ -31,7 +31,8 @@ _ENTRY_FINGERPRINT_SQL = """
 SELECT count(*) AS n, coalesce(sum(hash(entry_id, updated_at, banned, benchmark)::HUGEINT), 0) AS h FROM library"""
 _ENTRY_MATRIX_SQL = "SELECT entry_id, benchmark, banned, embedding FROM library ORDER BY entry_id"
 _ENTRY_ROWS_SQL = """
-SELECT l.entry_id, l.signature, l.benchmark, l.strategy_hash, l.uses, l.successes, l.total_cost, l.pinned, s.json
+SELECT l.entry_id, l.signature, l.benchmark, l.strategy_hash, l.uses, l.successes, l.total_cost, l.pinned,
+       l.origin, l.sim_uses, l.sim_successes, l.sim_total_cost, s.json
 FROM library l JOIN strategies s ON s.hash = l.strategy_hash WHERE l.entry_id IN ({ids})"""
 
 _NOTE_SQL = """

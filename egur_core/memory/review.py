@@ -12,26 +12,48 @@ from typing import Any
 
 import pandas as pd
 
-from egur_core.memory.curation import CurationMixin, parse_op
+from egur_core.memory.curation import CurationMixin, parse_op, touched
 from egur_core.memory.ops import DeleteEntry, DeleteNote, MemoryOp
 from egur_core.memory.records import MemoryOpError, Proposal, PruneRule, dumps, utcnow
 
 
 class ReviewMixin(CurationMixin):
     # -- review queue ---------------------------------------------------------------------------
-    def propose(self, ops: Sequence[MemoryOp | dict], run_id: str | None = None, idx: int | None = None) -> list[int]:
-        """Queue ops for a person instead of applying them; return the proposal ids."""
+    def propose(self, ops: Sequence[MemoryOp | dict], run_id: str | None = None, idx: int | None = None,
+                note: str = "") -> list[int]:
+        """Queue ops for a person instead of applying them (``note`` says why); return the proposal ids."""
         parsed = [parse_op(op) for op in ops]
         with self._tx():
             ids = []
             for op in parsed:
                 pid = self._next_id("proposals", "proposals", "proposal_id")
                 self._db.execute(
-                    "INSERT INTO proposals (proposal_id, created_at, run_id, idx, op, status) "
-                    "VALUES (?, ?, ?, ?, ?, 'pending')",
-                    [pid, utcnow(), run_id, idx, dumps(op.model_dump(mode="json"))])
+                    "INSERT INTO proposals (proposal_id, created_at, run_id, idx, op, status, note) "
+                    "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                    [pid, utcnow(), run_id, idx, dumps(op.model_dump(mode="json")), note])
                 ids.append(pid)
         return ids
+
+    def last_op_id(self) -> int:
+        """The newest audit-log op (0 when there is none): a watermark for what changes after it."""
+        return int(self._scalar("SELECT coalesce(max(op_id), 0) FROM memory_ops"))
+
+    def changed_since(self, op_id: int, ops: Sequence[MemoryOp]) -> list[tuple[MemoryOp, str]]:
+        """Those of ``ops`` that touch an entry or note some op after ``op_id`` changed, each with that op."""
+        later: dict[tuple[str, int], dict] = {}
+        for row in self._rows("SELECT op_id, run_id, idx, \"before\", \"after\" FROM memory_ops WHERE op_id > ? "
+                              "ORDER BY op_id", [op_id]):
+            for snap in (json.loads(row["before"]), json.loads(row["after"])):
+                for kind, items in snap.items():
+                    for item_id in items:
+                        later.setdefault((kind, int(item_id)), row)
+        conflicts = []
+        for op in ops:
+            hit = next((later[ref] for ref in touched(op) if ref in later), None)
+            if hit is not None:
+                where = f"problem {hit['idx'] + 1}" if hit["idx"] is not None else "a person"
+                conflicts.append((op, f"op {hit['op_id']} ({where}) changed it after this problem started"))
+        return conflicts
 
     def pending_proposals(self) -> list[Proposal]:
         return self.proposals(status="pending")

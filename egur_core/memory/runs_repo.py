@@ -20,7 +20,7 @@ _PROBLEM_RESULT_COLUMNS = [
     "status", "answer", "correct", "exploited", "chosen_execution_id", "chosen_strategy_hash",
     "cost_guide", "cost_executor", "cost_consolidator", "tokens_guide_in", "tokens_guide_out",
     "tokens_executor_in", "tokens_executor_out", "tokens_consolidator_in", "tokens_consolidator_out",
-    "calls", "latency_s", "error", "gold",
+    "calls", "latency_s", "error", "gold", "fallback", "tokens_cached_in", "tokens_reasoning",
 ]
 
 
@@ -32,9 +32,11 @@ class RunsMixin(StoreBase):
         with self._tx():
             self._db.execute(
                 "INSERT INTO runs (run_id, created_at, benchmark, method, label, config, status, simulated, model, "
-                "n_problems, k, seed, comparison_id) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                "n_problems, k, seed, comparison_id, price_known) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
                 [run_id, utcnow(), config.benchmark, config.method, config.label, dumps(config.config),
-                 config.simulated, config.model, config.n_problems, config.k, config.seed, config.comparison_id])
+                 config.simulated, config.model, config.n_problems, config.k, config.seed, config.comparison_id,
+                 config.price_known])
         return run_id
 
     def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
@@ -93,16 +95,20 @@ class RunsMixin(StoreBase):
         with self._tx():
             strategy_hash = record.strategy_hash
             if record.strategy is not None:
-                strategy_hash = self.save_strategy(record.strategy)  # type: ignore[attr-defined]
+                simulated = bool(self._scalar("SELECT simulated FROM runs WHERE run_id = ?", [record.run_id]))
+                strategy_hash = self.save_strategy(  # type: ignore[attr-defined]
+                    record.strategy, record.strategy_parent, record.strategy_origin, record.strategy_made_by,
+                    simulated and record.strategy_made_by is not None)
             execution_id = self._next_id("executions", "executions", "execution_id")
             self._db.execute(
                 "INSERT INTO executions (execution_id, run_id, idx, candidate, strategy_hash, rationale, answer, "
                 "correct, ok, error, calls, tokens_in, tokens_out, cost_usd, latency_s, trace, chosen, exploited, "
-                "created_at, stale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
+                "created_at, stale, feedback_source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?)",
                 [execution_id, record.run_id, record.idx, record.candidate, strategy_hash, record.rationale,
                  record.answer, record.correct, record.ok, record.error, record.calls, record.tokens_in,
                  record.tokens_out, record.cost_usd, record.latency_s, dumps(record.trace), record.chosen,
-                 record.exploited, utcnow()])
+                 record.exploited, utcnow(), record.feedback_source])
         return execution_id
 
     def finish_problem(self, result: ProblemResult) -> None:

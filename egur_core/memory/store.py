@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -22,7 +23,7 @@ import pandas as pd
 from egur_core.memory.base import Embed
 from egur_core.memory.embedding import local_embedding
 from egur_core.memory.exchange import ExchangeMixin
-from egur_core.memory.ops import AddNote  # noqa: F401  (doctest convenience)
+from egur_core.memory.ops import AddEntry, AddNote  # noqa: F401  (AddNote: doctest convenience)
 from egur_core.memory.records import RetrievedEntry, RetrievedNote, utcnow
 from egur_core.memory.retrieval import RetrievalMixin
 from egur_core.memory.review import ReviewMixin
@@ -34,7 +35,8 @@ _ENTRY_VIEW = """
     SELECT l.entry_id, l.signature, l.benchmark, l.strategy_hash, s.name AS strategy_name, l.uses, l.successes,
            CASE WHEN l.uses > 0 THEN l.successes / l.uses END AS success_rate,
            CASE WHEN l.uses > 0 THEN l.total_cost / l.uses END AS mean_cost, l.total_cost, l.retrievals,
-           l.pinned, l.banned, l.created_at, l.updated_at, l.last_used_at, l.created_run_id, l.created_idx
+           l.pinned, l.banned, l.created_at, l.updated_at, l.last_used_at, l.created_run_id, l.created_idx,
+           l.origin, l.made_by_model, l.made_simulated, l.sim_uses, l.sim_successes
     FROM library l LEFT JOIN strategies s ON s.hash = l.strategy_hash"""
 
 
@@ -68,9 +70,12 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
 
     # -- strategies -----------------------------------------------------------------------------
     def save_strategy(
-        self, strategy: Strategy | dict, parent_hash: str | None = None, created_by: str = "guide"
+        self, strategy: Strategy | dict, parent_hash: str | None = None, created_by: str = "guide",
+        made_by_model: str | None = None, made_simulated: bool = False,
     ) -> str:
-        """Store a strategy version once (idempotent by content hash); return the hash."""
+        """Store a strategy version once (idempotent by content hash); return the hash. The first save
+        records where the version came from: its parent, who made it (``created_by``: guide, guide-compact,
+        fallback, person, seed, baseline, ...), with which model and whether that model was simulated."""
         if isinstance(strategy, dict):
             strategy = Strategy.model_validate(strategy)
         digest = strategy.hash
@@ -78,9 +83,11 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
             return digest  # versions are immutable and never deleted: no need to ask DuckDB again
         with self._tx():
             self._db.execute(
-                "INSERT INTO strategies VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO strategies (hash, name, paradigm, summary, json, parent_hash, created_by, created_at, "
+                "made_by_model, made_simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [digest, strategy.name, strategy.paradigm, strategy.summary, strategy.canonical_json(),
-                 parent_hash if parent_hash != digest else None, created_by, utcnow()])
+                 parent_hash if parent_hash != digest else None, created_by, utcnow(), made_by_model,
+                 made_simulated])
         self._saved_hashes.add(digest)
         return digest
 
@@ -137,14 +144,32 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
             GROUP BY ALL ORDER BY s.created_at DESC, s.hash {'LIMIT ' + str(int(limit)) if limit else ''}""",
             [search, f"%{search}%", f"%{search}%"])
 
+    def seed_library(self, strategies: Mapping[str, Strategy]) -> list[int]:
+        """Add ``strategies`` as library entries marked ``seed`` (no statistics yet), once per memory file, so the
+        Guide has something to reuse from the first problem. One undoable batch by actor ``seed``; a file that
+        was seeded before (even if a person deleted the seeds since) is left alone. Returns the op ids."""
+        with self._tx():
+            if self._scalar("SELECT value FROM meta WHERE key = 'seeded'") is not None:
+                return []
+            ops = [AddEntry(signature=f"{s.name}: {s.summary}"[:300], strategy=s.to_json_dict(),
+                            reason=f"shipped strategy {key}") for key, s in sorted(strategies.items())]
+            op_ids = self.apply_many(ops, "seed", batch_id=f"seed-{uuid.uuid4().hex[:8]}") if ops else []
+            self._db.execute("INSERT INTO meta VALUES ('seeded', ?)", [utcnow().isoformat()])
+        return op_ids
+
     # -- measured statistics (not curated, not ops) ---------------------------------------------
-    def record_entry_outcome(self, entry_id: int, correct: bool, cost: float) -> bool:
-        """Count one use of a library entry; False if it was deleted meanwhile (not an error)."""
+    def record_entry_outcome(self, entry_id: int, correct: bool, cost: float, simulated: bool = False) -> bool:
+        """Count one use of a library entry (apart as well when measured on the simulated model); False if it
+        was deleted meanwhile (not an error)."""
+        sim = int(bool(simulated))
         with self._tx():
             found = self._scalar("SELECT count(*) FROM library WHERE entry_id = ?", [entry_id])
             self._db.execute(
                 "UPDATE library SET uses = uses + 1, successes = successes + ?, total_cost = total_cost + ?, "
-                "last_used_at = ? WHERE entry_id = ?", [int(bool(correct)), float(cost), utcnow(), entry_id])
+                "sim_uses = sim_uses + ?, sim_successes = sim_successes + ?, sim_total_cost = sim_total_cost + ?, "
+                "last_used_at = ? WHERE entry_id = ?",
+                [int(bool(correct)), float(cost), sim, sim * int(bool(correct)), sim * float(cost), utcnow(),
+                 entry_id])
         return bool(found)
 
     def record_retrievals(
@@ -181,7 +206,7 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
         limit: int | None = None,
     ) -> pd.DataFrame:
         sql = f"""SELECT note_id, text, benchmark, helpful, harmful, retrievals, pinned, banned, created_at,
-                         updated_at, created_run_id, created_idx FROM notes
+                         updated_at, created_run_id, created_idx, made_by_model, made_simulated FROM notes
                   WHERE (? IS NULL OR text ILIKE ?) AND (? IS NULL OR benchmark = ?) AND (? OR NOT banned)
                   ORDER BY created_at DESC, note_id DESC {'LIMIT ' + str(int(limit)) if limit else ''}"""
         return self._df(sql, [search, f"%{search}%", benchmark, benchmark, include_banned])

@@ -63,6 +63,8 @@ class StrategyRow(_Row):
     parent_hash: str | None
     created_by: str | None
     created_at: datetime
+    made_by_model: str | None = None
+    made_simulated: bool = False
 
 
 class EntryRow(_Row):
@@ -82,11 +84,17 @@ class EntryRow(_Row):
     last_used_at: datetime | None
     created_run_id: str | None
     created_idx: int | None
+    origin: Literal["seed", "learned", "person", "import"] = "learned"
+    made_by_model: str | None = None
+    made_simulated: bool = False
+    sim_uses: int = Field(0, ge=0)
+    sim_successes: int = Field(0, ge=0)
+    sim_total_cost: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
     def _successes_within_uses(self) -> EntryRow:
-        if self.successes > self.uses:
-            raise ValueError("successes exceed uses")
+        if self.successes > self.uses or self.sim_successes > self.sim_uses or self.sim_uses > self.uses:
+            raise ValueError("successes exceed uses, or simulated uses exceed uses")
         return self
 
 
@@ -103,6 +111,8 @@ class NoteRow(_Row):
     updated_at: datetime
     created_run_id: str | None
     created_idx: int | None
+    made_by_model: str | None = None
+    made_simulated: bool = False
 
 
 class OpRow(_Row):

@@ -33,7 +33,7 @@ class ConsolidationOutcome(UsageTotals):
 
 def consolidator_messages(problem: str, benchmark: str, candidates: list[dict], library: list[dict],
                           notes: list[dict], label_free: bool) -> list[dict]:
-    context = {"problem": problem[:3000], "benchmark": benchmark, "feedback": "verifier" if label_free else "label",
+    context = {"problem": problem[:3000], "benchmark": benchmark, "feedback": "label-free" if label_free else "label",
                "candidates": candidates, "library": library, "notes": notes}
     system = (
         f"{CONSOLIDATOR_MARKER} After each problem you edit the memory so that the next strategies are more "
@@ -47,6 +47,9 @@ def consolidator_messages(problem: str, benchmark: str, candidates: list[dict], 
         "- update_note {note_id, text}, merge_notes {keep_id, drop_ids, text?}, delete_note {note_id}\n"
         "- rate_note {note_id, helpful, harmful}: whether a note helped on this problem\n"
         "Only refer to ids you were shown. Every op may carry a one-sentence 'reason'.\n"
+        "Each candidate's 'correct' has a 'feedback_source': label (the gold answer), verifier (a check that "
+        "needs no label), agreement (two candidates agreed), failed (no answer), or none (nothing could tell: "
+        "do not cache or judge a strategy on it).\n"
         'Reply with JSON only: {"summary": "...", "ops": [{"op": "...", ...}]}'
     )
     user = context_block(CONTEXT_HEADER, context) + "Edit the memory."

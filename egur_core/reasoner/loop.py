@@ -24,6 +24,7 @@ from egur_core.reasoner.consolidator import ConsolidationOutcome, consolidate, c
 from egur_core.reasoner.exploit import ExploitRule, ExploreSchedule
 from egur_core.reasoner.feedback import Judgement, judge
 from egur_core.reasoner.guide import (
+    Catalogue,
     GuideOutcome,
     ProposedCandidate,
     guide_messages,
@@ -32,9 +33,12 @@ from egur_core.reasoner.guide import (
     propose_strategies,
 )
 from egur_core.reasoner.method import MemoryAccess, Method, Models, ProblemOutcome
+from egur_core.reasoner.ordering import InOrder, ProblemOrder
 from egur_core.reasoner.selection import choose
 from egur_core.reasoner.task import Task, Workload
 from egur_core.runtime.trace import ExecutionResult
+from egur_core.strategy.model import Strategy
+from egur_core.strategy.shipped import FALLBACK, shipped_strategies, shipped_strategy
 
 __all__ = ["EGuRLoop", "ExploitRule", "LoopConfig"]
 
@@ -50,6 +54,10 @@ class LoopConfig(BaseModel):
     same_benchmark_only: bool = False
     review: bool = Field(False, description="queue Consolidator ops as proposals instead of applying them")
     label_free: bool = Field(False, description="feedback from a verifier or agreement, never the label")
+    seed_library: bool = Field(True, description="a memory file's first run adds the shipped strategies to the "
+                               "library (marked seed, undoable)")
+    parallel: int = Field(1, ge=1, le=64, description="problems in flight at once; each reads the memory left by "
+                          "the problems W places before it, and edits land in problem order (1: one at a time)")
     label: str = ""
 
 
@@ -69,10 +77,31 @@ class _Problem:
     chosen: int | None = None
     judgement: Judgement | None = None
     consolidation: ConsolidationOutcome | None = None
+    fallback: bool = False
+    watermark: int = 0
+    """The newest memory op when this problem read the memory: edits after it were made by others."""
 
     @property
     def answer(self) -> str | None:
         return self.results[self.chosen].answer if self.chosen is not None else None
+
+    def note(self) -> str | None:
+        """What happened on the way, in a few words: the modes refused, the fallback."""
+        parts = [f"guide: {'; '.join(self.guide.negotiation)}"] if self.guide.negotiation else []
+        if self.fallback:
+            parts.append(f"fallback: {self.candidates[0].strategy.name} ({_short(self.guide.error)})")
+        return ", ".join(parts) or None
+
+    def failure(self) -> tuple[str | None, str | None]:
+        """(kind, '<kind>: <message>') of the model failure that left the problem unanswered, else (None, None)."""
+        if self.chosen is not None:
+            return None, None
+        failed = [(r.error_kind, r.error) for r in self.results if r.error_kind] or \
+            ([(self.guide.error_kind, self.guide.error)] if self.guide.error_kind else [])
+        if not failed:
+            return None, None
+        kind, message = failed[-1]
+        return kind, f"{kind}: {message}"
 
 
 class EGuRLoop(Method):
@@ -81,11 +110,15 @@ class EGuRLoop(Method):
 
     name: ClassVar[str] = "egur"
 
-    def __init__(self, llm: Models, tools: Any, memory: MemoryAccess, **kw: Any):
+    def __init__(self, llm: Models, tools: Any, memory: MemoryAccess, *, fallback: Strategy | None = None,
+                 **kw: Any):
+        """``fallback`` runs when the Guide proposes nothing runnable (default: the shipped chain of thought)."""
         super().__init__(llm, tools, memory, **kw)
         self.known_tools = set(tools.names())
         self.known_models = llm.settings.known_aliases()
         self.schedule = ExploreSchedule()
+        self.fallback = fallback or shipped_strategy(FALLBACK)
+        self.shipped = shipped_strategies()
 
     def start_run(self, config: LoopConfig, *, comparison_id: str | None = None,
                   extra: dict[str, Any] | None = None) -> str:
@@ -94,24 +127,42 @@ class EGuRLoop(Method):
                                comparison_id=comparison_id, config={"loop": config.model_dump(), **(extra or {})})
 
     async def run(self, config: LoopConfig, workload: Workload, run_id: str | None = None) -> list[ProblemOutcome]:
-        """Run (or resume, given ``run_id``) the workload; returns this call's outcomes."""
+        """Run (or resume, given ``run_id``) the workload, ``config.parallel`` problems at a time; returns this
+        call's outcomes."""
         run_id = run_id or self.start_run(config)
-        return await self.run_stream(run_id, workload,
-                                     lambda idx, task: self.solve(run_id, idx, task, workload, config))
+        if config.seed_library:
+            with self.memory.session() as store:
+                store.seed_library(self.shipped)
 
-    async def solve(self, run_id: str, idx: int, task: Task, workload: Workload, config: LoopConfig) -> ProblemOutcome:
+        async def solve(idx: int, task: Task, order: ProblemOrder, position: int) -> None:
+            await self.solve(run_id, idx, task, workload, config, InOrder(order, position))
+
+        return await self.run_stream(run_id, workload, solve, parallel=config.parallel)
+
+    async def solve(self, run_id: str, idx: int, task: Task, workload: Workload, config: LoopConfig,
+                    gates: InOrder | None = None) -> ProblemOutcome:
+        """One problem: read memory at its start, compute, then write memory at its turn (``gates``; alone when
+        None)."""
+        gates = gates or InOrder.alone()
         p = _Problem(run_id, idx, task)
-        self._retrieve(p, config)
-        p.exploited = self.schedule.pick(p.retrieved, config.exploit)
+        async with gates.starting():
+            self._retrieve(p, config)
+            p.exploited = self.schedule.pick(p.retrieved, config.exploit, self.llm.settings.is_simulated)
         if p.exploited is not None:
             p.candidates = [ProposedCandidate(index=0, strategy=p.exploited.strategy, from_library=p.exploited.entry_id,
+                                              origin="exploit",
                                               rationale=f"exploit library entry {p.exploited.entry_id}")]
         else:
             p.guide = await self._ask_guide(task, config, p.retrieved)
             p.candidates = p.guide.valid
+            if not p.candidates and self.fallback is not None:
+                p.fallback = True
+                p.candidates = [ProposedCandidate(index=len(p.guide.candidates), strategy=self.fallback,
+                                                  origin="fallback", rationale=f"fallback: {p.guide.error}")]
         self.emit("candidates_proposed", run_id, idx, exploited=p.exploited is not None,
                   names=[c.strategy.name for c in p.candidates if c.strategy], guide_error=p.guide.error,
-                  invalid=[[str(i) for i in c.issues] for c in p.guide.candidates if c.strategy is None])
+                  invalid=[[str(i) for i in c.issues] for c in p.guide.candidates if c.strategy is None],
+                  fallback=p.fallback, note=p.note(), mode=p.guide.mode)
         await self._execute(p)
         p.chosen = choose(task.text, p.results, workload.verifier)
         self.emit("answer_chosen", run_id, idx, candidate=p.chosen, answer=p.answer)
@@ -119,13 +170,16 @@ class EGuRLoop(Method):
                             label_free=config.label_free)
         if p.exploited is None and p.candidates:
             p.consolidation = await self._consolidate(p, config)
-        execution_ids = self._record_candidates(p)
-        applied, proposed = self._store_ops(p, config)
-        if p.consolidation is not None:
-            self.emit("memory_updated", run_id, idx, applied=applied, proposed=proposed,
-                      dropped=p.consolidation.dropped, summary=p.consolidation.summary, error=p.consolidation.error)
-        outcome = self._finish_problem(p, execution_ids)
-        outcome.ops_applied, outcome.ops_proposed = applied, proposed
+        async with gates.committing():
+            execution_ids = self._record_candidates(p)
+            applied, proposed = self._store_ops(p, config)
+            if p.consolidation is not None:
+                self.emit("memory_updated", run_id, idx, applied=applied, proposed=proposed,
+                          dropped=p.consolidation.dropped, summary=p.consolidation.summary,
+                          error=p.consolidation.error)
+            outcome = self._finish_problem(p, execution_ids)
+            outcome.ops_applied, outcome.ops_proposed = applied, proposed
+            gates.done(outcome)
         return outcome
 
     # -- the stages of one problem ---------------------------------------------------------------------
@@ -137,22 +191,21 @@ class EGuRLoop(Method):
             p.retrieved = store.retrieve(p.task.text, config.k_entries, config.k_notes,
                                          benchmark=p.task.benchmark if config.same_benchmark_only else None)
             store.record_retrievals(p.run_id, p.idx, p.retrieved.entries, p.retrieved.notes)
+            p.watermark = store.last_op_id()
         self.emit("problem_started", p.run_id, p.idx, problem_id=p.task.id,
                   retrieved_entries=len(p.retrieved.entries), retrieved_notes=len(p.retrieved.notes))
 
     async def _ask_guide(self, task: Task, config: LoopConfig, retrieved: Retrieved) -> GuideOutcome:
         settings = self.llm.settings
         messages = guide_messages(task.text, config.k, library_view(retrieved), notes_view(retrieved),
-                                  self.tools.catalog(), settings.model_catalog())
+                                  self.tools.catalog(), settings.model_catalog(), shipped=sorted(self.shipped))
+        catalogue = Catalogue(tools=self.known_tools, models=self.known_models, shipped=self.shipped,
+                              library={e.entry_id: e.strategy for e in retrieved.entries})
         outcome = await propose_strategies(self.llm, messages, k=config.k, alias=settings.roles["guide"],
-                                           known_tools=self.known_tools, known_models=self.known_models)
+                                           catalogue=catalogue)
         by_hash = {e.strategy_hash: e.entry_id for e in retrieved.entries}
         for candidate in outcome.valid:
-            candidate.from_library = by_hash.get(candidate.strategy.hash)
-        if not outcome.valid and retrieved.entries:  # the Guide failed: fall back on the nearest cached strategy
-            entry = retrieved.entries[0]
-            outcome.candidates.append(ProposedCandidate(index=len(outcome.candidates), strategy=entry.strategy,
-                                                        from_library=entry.entry_id, rationale="Guide fallback"))
+            candidate.from_library = candidate.from_library or by_hash.get(candidate.strategy.hash)
         return outcome
 
     async def _execute(self, p: _Problem) -> None:
@@ -164,9 +217,10 @@ class EGuRLoop(Method):
 
     async def _consolidate(self, p: _Problem, config: LoopConfig) -> ConsolidationOutcome:
         shown = [{"candidate": c.index, "strategy_name": r.strategy_name, "strategy_hash": r.strategy_hash,
-                  "strategy": c.strategy.to_json_dict(), "from_library": c.from_library, "correct": ok,
-                  "cost_usd": round(r.cost_usd, 6), "tokens": r.tokens_in + r.tokens_out, "summary": r.summary()}
-                 for c, r, ok in zip(p.candidates, p.results, p.judgement.feedback)]
+                  "strategy": c.strategy.to_brief_dict(), "from_library": c.from_library, "correct": fb.correct,
+                  "feedback_source": fb.source, "cost_usd": round(r.cost_usd, 6), "tokens": r.tokens_in + r.tokens_out,
+                  "summary": r.summary()}
+                 for c, r, fb in zip(p.candidates, p.results, p.judgement.feedback)]
         messages = consolidator_messages(p.task.text, p.task.benchmark, shown, library_view(p.retrieved),
                                          notes_view(p.retrieved), config.label_free)
         return await consolidate(self.llm, messages, alias=self.llm.settings.roles["consolidator"],
@@ -176,18 +230,23 @@ class EGuRLoop(Method):
     def _record_candidates(self, p: _Problem) -> list[int]:
         """Every execution, the measured outcome of reused entries and the rejected candidates: one transaction."""
         ids = []
+        guide_model = self.llm.settings.resolve("guide").model
+        simulated = self.llm.settings.is_simulated
         with self.memory.session() as store, store.transaction():
             _record_rejected(store, p)
-            for position, (candidate, result, ok) in enumerate(zip(p.candidates, p.results, p.judgement.feedback)):
+            for position, (candidate, result, fb) in enumerate(zip(p.candidates, p.results, p.judgement.feedback)):
                 ids.append(store.record_execution(ExecutionRecord(
                     run_id=p.run_id, idx=p.idx, candidate=candidate.index, strategy=candidate.strategy,
-                    rationale=candidate.rationale, answer=result.answer, correct=ok, ok=result.ok, error=result.error,
+                    strategy_parent=candidate.parent_hash, strategy_origin=candidate.origin,
+                    strategy_made_by=guide_model if candidate.origin.startswith("guide") else None,
+                    rationale=candidate.rationale, answer=result.answer, correct=fb.correct,
+                    feedback_source=fb.source, ok=result.ok, error=result.error,
                     calls=result.calls, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
                     cost_usd=result.cost_usd, latency_s=result.latency_s,
                     trace=[t.model_dump() for t in result.trace], chosen=position == p.chosen,
                     exploited=p.exploited is not None)))
-                if candidate.from_library is not None and ok is not None:
-                    store.record_entry_outcome(candidate.from_library, bool(ok), result.cost_usd)
+                if candidate.from_library is not None and fb.correct is not None:
+                    store.record_entry_outcome(candidate.from_library, fb.correct, result.cost_usd, simulated)
         return ids
 
     def _store_ops(self, p: _Problem, config: LoopConfig) -> tuple[int, int]:
@@ -199,6 +258,7 @@ class EGuRLoop(Method):
             if isinstance(op, AddEntry) and not op.example:
                 op.example = p.task.text[:20_000]
         with self.memory.session() as store:
+            _hold_back_conflicts(store, p)
             if config.review:
                 return 0, len(store.propose(consolidation.ops, p.run_id, p.idx))
             try:
@@ -219,13 +279,32 @@ class EGuRLoop(Method):
             tokens_executor_in=executor_in, tokens_executor_out=executor_out,
             tokens_consolidator_in=cons.tokens_in, tokens_consolidator_out=cons.tokens_out,
             calls=guide.calls + sum(r.calls for r in results) + cons.calls,
-            latency_s=time.perf_counter() - p.started, error=guide.error if not results else None)
+            latency_s=time.perf_counter() - p.started, fallback=p.fallback,
+            tokens_cached_in=guide.tokens_cached + cons.tokens_cached,
+            tokens_reasoning=guide.tokens_reasoning + cons.tokens_reasoning,
+            error=_problem_error(p))
         with self.memory.session() as store:
             store.finish_problem(result)
+        failure_kind, failure = p.failure()
         return ProblemOutcome(
             idx=p.idx, problem_id=p.task.id, correct=result.correct, answer=p.answer, exploited=result.exploited,
             cost_usd=result.cost_usd, cost_by_role=result.cost_by_role, tokens_by_role=result.tokens_by_role,
-            chosen_strategy=results[chosen].strategy_name if chosen is not None else None, candidates=len(results))
+            chosen_strategy=results[chosen].strategy_name if chosen is not None else None, candidates=len(results),
+            fallback=p.fallback, note=p.note(), failure=failure, failure_kind=failure_kind)
+
+
+def _short(text: str | None, limit: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _problem_error(p: _Problem) -> str | None:
+    """What the problem row keeps of what went wrong: the Guide's failure, and why nothing answered."""
+    parts = [p.guide.error] if p.guide.error else []
+    _, failure = p.failure()
+    if failure and failure not in parts:
+        parts.append(failure)
+    return "; ".join(parts) or None
 
 
 def _record_rejected(store: MemoryStore, p: _Problem) -> None:
@@ -235,6 +314,16 @@ def _record_rejected(store: MemoryStore, p: _Problem) -> None:
         store.record_execution(ExecutionRecord(
             run_id=p.run_id, idx=p.idx, candidate=candidate.index, rationale=candidate.rationale, ok=False,
             error="invalid strategy: " + "; ".join(issues), trace={"raw": candidate.raw, "issues": issues}))
+
+
+def _hold_back_conflicts(store: MemoryStore, p: _Problem) -> None:
+    """First writer wins: an edit of an entry or note that another problem changed after this one read the
+    memory (only when problems run in parallel) is not applied but queued for review, with the reason."""
+    conflicts = store.changed_since(p.watermark, p.consolidation.ops)
+    for op, why in conflicts:
+        p.consolidation.ops.remove(op)
+        p.consolidation.dropped.append(f"{op.op}: conflict, queued for review: {why}")
+        store.propose([op], p.run_id, p.idx, note=f"conflict: {why}")
 
 
 def _apply_one_by_one(store: MemoryStore, consolidation: ConsolidationOutcome, run_id: str, idx: int) -> int:

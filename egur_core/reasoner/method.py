@@ -7,6 +7,7 @@ happen here, once, so EGuR and the baselines are run and recorded exactly alike.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -17,9 +18,17 @@ from pydantic import BaseModel, Field
 from egur_core.memory.records import RunConfig
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.events import LoopEvent
+from egur_core.reasoner.ordering import ProblemOrder, Stopped
 from egur_core.reasoner.task import Task, Workload
 from egur_core.runtime.engine import Runtime
 from egur_core.strategy.roles import ROLES
+
+
+class Solve(Protocol):
+    """Solves one task inside a run's problem order: reads memory inside ``order.starting(position)``, writes
+    it inside ``order.committing(position)`` and there hands its outcome to ``order.done``."""
+
+    def __call__(self, idx: int, task: Task, order: ProblemOrder, position: int) -> Awaitable[None]: ...
 
 
 class MemoryAccess(Protocol):
@@ -61,7 +70,14 @@ class ProblemOutcome(BaseModel):
     candidates: int
     ops_applied: int = 0
     ops_proposed: int = 0
+    fallback: bool = Field(False, description="the Guide proposed nothing runnable; the fallback strategy ran")
+    note: str | None = Field(None, description="what happened on the way, in a few words (negotiation, fallback)")
+    failure: str | None = Field(None, description="why the problem got no answer: '<kind>: <message>'")
+    failure_kind: str | None = Field(None, description="the model client's failure kind, when one left it unanswered")
 
+
+FAIL_AFTER = 3
+"""Problems in a row left unanswered by the same kind of endpoint failure before the run stops as failed."""
 
 class Method:
     """A way to solve a stream of tasks online; subclasses set ``name`` and hand :meth:`run_stream`
@@ -84,30 +100,50 @@ class Method:
             return store.create_run(RunConfig(
                 benchmark=benchmark, method=self.name, label=label, n_problems=n, k=k, seed=seed,
                 simulated=settings.is_simulated, model=settings.resolve("executor").model,
-                comparison_id=comparison_id, config={**(config or {}), "settings": settings.safe_dict()}))
+                comparison_id=comparison_id, config={**(config or {}), "settings": settings.safe_dict()},
+                price_known=all(settings.price_of(role).known for role in ROLES)))
 
-    async def run_stream(self, run_id: str, workload: Workload,
-                         solve: Callable[[int, Task], Awaitable[ProblemOutcome]]) -> list[ProblemOutcome]:
-        """Every task not finished yet, in order; stops between problems when asked. Returns this call's outcomes."""
+    async def run_stream(self, run_id: str, workload: Workload, solve: Solve,
+                         parallel: int = 1) -> list[ProblemOutcome]:
+        """Every task not finished yet, up to ``parallel`` at once with the meaning of one at a time (see
+        ``ordering.py``); stops between problems when asked, or when the endpoint keeps failing. Returns
+        this call's outcomes, in problem order."""
         with self.memory.session() as store:
             done = store.finished_indices(run_id)
             store.set_run_status(run_id, "running")
         self.emit("run_started", run_id, None, total=len(workload), resumed_after=len(done))
+        todo = [(idx, task) for idx, task in enumerate(workload.tasks) if idx not in done]
         outcomes: list[ProblemOutcome] = []
+        status: list[tuple[str, str | None]] = []
+
+        def finished(outcome: ProblemOutcome) -> None:
+            outcomes.append(outcome)
+            self.emit("problem_finished", run_id, outcome.idx, **outcome.model_dump(exclude={"idx"}))
+            failing = endpoint_failing(outcomes)
+            if failing is not None and not status:
+                status.append(("failed", failing))
+                order.halt()
+
+        order = ProblemOrder(len(todo), parallel, on_done=finished, should_stop=self.stop.is_set)
+
+        async def one(position: int, idx: int, task: Task) -> None:
+            try:
+                await solve(idx, task, order, position)
+            except Stopped:
+                return
+
+        tasks = [asyncio.ensure_future(one(p, idx, task)) for p, (idx, task) in enumerate(todo)]
         try:
-            for idx, task in enumerate(workload.tasks):
-                if idx in done:
-                    continue
-                if self.stop.is_set():
-                    self.finish_run(run_id, "stopped")
-                    return outcomes
-                outcome = await solve(idx, task)
-                self.emit("problem_finished", run_id, idx, **outcome.model_dump(exclude={"idx"}))
-                outcomes.append(outcome)
+            await asyncio.gather(*tasks)
         except BaseException as exc:
+            order.halt()
+            for running in tasks:
+                running.cancel()
             self.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
             raise
-        self.finish_run(run_id, "finished")
+        if not status:
+            status.append(("finished", None) if len(outcomes) == len(todo) else ("stopped", None))
+        self.finish_run(run_id, *status[0])
         return outcomes
 
     def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
@@ -117,3 +153,12 @@ class Method:
 
     def emit(self, kind: str, run_id: str, idx: int | None, **payload: Any) -> None:
         self.on_event(LoopEvent(kind=kind, run_id=run_id, idx=idx, payload={"method": self.name, **payload}))
+
+
+def endpoint_failing(outcomes: list[ProblemOutcome]) -> str | None:
+    """The error to stop on: the last ``FAIL_AFTER`` problems all went unanswered by the same kind of failure."""
+    last = outcomes[-FAIL_AFTER:]
+    kinds = {o.failure_kind for o in last}
+    if len(last) < FAIL_AFTER or len(kinds) != 1 or None in kinds:
+        return None
+    return f"stopped after {FAIL_AFTER} problems in a row got no answer: {last[-1].failure}"

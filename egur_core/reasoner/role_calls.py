@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class StructuredModel(Protocol):
     async def structured(self, messages: list[dict], schema: type[BaseModel], *, alias: str, role: str,
-                         max_tokens: int = 4096, temperature: float = 0.0) -> Any: ...
+                         max_tokens: int = 4096, temperature: float = 0.0,
+                         wire: type[BaseModel] | None = None) -> Any: ...
 
 
 class UsageTotals(BaseModel):
@@ -22,7 +23,13 @@ class UsageTotals(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     calls: int = 0
+    tokens_cached: int = Field(0, description="prompt tokens served from the provider's cache")
+    tokens_reasoning: int = 0
     error: str | None = None
+    error_kind: str | None = Field(None, description="the endpoint failure's kind (auth, connection, ...) when "
+                                   "the call failed for good")
+    mode: str | None = Field(None, description="the structured-output mode the endpoint answered in")
+    negotiation: list[str] = Field(default_factory=list, description="modes refused on the way")
 
     def add(self, result: Any) -> None:
         """Add a ``ChatResult`` (or nothing, when the call never produced one)."""
@@ -31,6 +38,8 @@ class UsageTotals(BaseModel):
         self.cost_usd += result.cost_usd
         self.tokens_in += result.usage.prompt_tokens
         self.tokens_out += result.usage.completion_tokens
+        self.tokens_cached += result.usage.cached_prompt_tokens
+        self.tokens_reasoning += result.usage.reasoning_tokens
         self.calls += getattr(result, "calls", 1)
 
 
@@ -53,18 +62,22 @@ def parse_context(messages: list[dict], header: str) -> dict[str, Any] | None:
 
 
 async def call_role(llm: StructuredModel, messages: list[dict], schema: type[BaseModel], outcome: UsageTotals, *,
-                    alias: str, role: str, max_tokens: int) -> Any | None:
+                    alias: str, role: str, max_tokens: int, wire: type[BaseModel] | None = None) -> Any | None:
     """One structured call for a role: the parsed reply, or None with ``outcome.error`` set.
 
-    Never raises: an endpoint failure or an unusable reply is that problem's recorded error, and
-    the run goes on. Usage is added to ``outcome`` either way."""
+    Never raises for the endpoint or the reply: an endpoint failure (an ``LLMError``, which carries its
+    ``kind``) or an unusable reply is that problem's recorded error, and the run goes on. Usage, the mode
+    and what negotiation refused are added to ``outcome`` either way."""
     label = role.capitalize()
     try:
-        reply = await llm.structured(messages, schema, alias=alias, role=role, max_tokens=max_tokens)
-    except Exception as exc:  # noqa: BLE001
+        reply = await llm.structured(messages, schema, alias=alias, role=role, max_tokens=max_tokens, wire=wire)
+    except Exception as exc:  # noqa: BLE001  the model client raises only its own LLMError for endpoint failures
         outcome.error = f"{label} call failed: {exc}"
+        outcome.error_kind = getattr(exc, "kind", "unknown")
         return None
     outcome.add(reply.result)
+    outcome.mode = reply.mode
+    outcome.negotiation += [n for n in reply.negotiation if n not in outcome.negotiation]
     if reply.value is None:
         outcome.error = f"{label} reply unusable: {reply.error}"
     return reply.value

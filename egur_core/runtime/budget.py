@@ -1,7 +1,8 @@
 """What one execution may spend, and the two ways an execution ends early.
 
 A :class:`Meter` counts calls, tokens and dollars against the strategy's budget and raises
-:class:`BudgetExceeded` before a limit is passed; a step that cannot produce its output raises
+:class:`BudgetExceeded` before a limit is passed (for dollars: before a model call whose worst case,
+as the model client prices it, would pass the limit); a step that cannot produce its output raises
 :class:`StepFailed`. Both end that execution only (the engine turns them into a failed result).
 """
 
@@ -11,7 +12,7 @@ from egur_core.strategy.model import Strategy
 
 
 class BudgetExceeded(Exception):
-    """A strategy tried to spend more calls, tokens or seconds than its budget allows."""
+    """A strategy tried to spend more calls, tokens, dollars or seconds than its budget allows."""
 
 
 class StepFailed(Exception):
@@ -45,6 +46,14 @@ class Meter:
             raise BudgetExceeded(f"budget exceeded: {self.budget.max_tokens} tokens already spent")
         return left
 
+    def reserve_cost(self, worst_usd: float) -> None:
+        """Refuse a model call that could take the spending past ``max_cost_usd`` (nothing is spent yet)."""
+        limit = self.budget.max_cost_usd
+        if limit is not None and self.cost_usd + worst_usd > limit:
+            raise BudgetExceeded(
+                f"budget exceeded: the next model call may cost up to ${worst_usd:.6f} and ${self.cost_usd:.6f} "
+                f"of the ${limit:g} limit is spent, so it was not made")
+
     def add_usage(self, tokens_in: int, tokens_out: int, cost: float) -> None:
         self.tokens_in += tokens_in
         self.tokens_out += tokens_out
@@ -53,3 +62,6 @@ class Meter:
             raise BudgetExceeded(
                 f"budget exceeded: {self.tokens_in + self.tokens_out} tokens used, limit {self.budget.max_tokens}"
             )
+        limit = self.budget.max_cost_usd
+        if limit is not None and self.cost_usd > limit:  # the prompt estimate was short: stop here
+            raise BudgetExceeded(f"budget exceeded: ${self.cost_usd:.6f} spent, limit ${limit:g}")

@@ -18,19 +18,30 @@ from egur_core.runtime.budget import BudgetExceeded, Meter, StepFailed  # noqa: 
 from egur_core.runtime.steps import StepContext, run_step
 from egur_core.runtime.trace import ExecutionResult, StepTrace
 from egur_core.strategy.model import AnswerStep, BranchStep, LoopStep, Step, Strategy
+from egur_core.strategy.sampling import Sampling
+from egur_core.strategy.templates import format_value
 
 
 class ChatModel(Protocol):
     """What the runtime needs from the model client (``egur_core.llm.client.LLMClient``)."""
 
-    async def chat(
-        self, messages: list[dict], *, alias: str, role: str, temperature: float = 0.0,
-        top_p: float = 1.0, max_tokens: int = 1024, n: int = 1,
-    ) -> Any: ...
+    async def chat(self, messages: list[dict], *, alias: str, role: str, sampling: Sampling | None = None,
+                   tools: list[dict] | None = None) -> Any: ...
+
+    def max_cost_usd(self, messages: list[dict], *, alias: str, max_tokens: int, n: int = 1,
+                     tools: list[dict] | None = None) -> float:
+        """The most one call can cost at the client's prices (dollar budgets check it before calling)."""
+        ...
 
 
 class ToolLookup(Protocol):
+    """What the runtime needs from the tool registry (``egur_core.tools.registry.ToolRegistry``)."""
+
     def get(self, name: str) -> Any: ...
+
+    def definitions(self, names: list[str]) -> list[dict]:
+        """Native tool definitions (JSON schema) of the named tools, for agent steps."""
+        ...
 
 
 class _Answered(Exception):
@@ -67,6 +78,7 @@ class Runtime:
             result.error, result.failed_step = str(exc), ctx.current_step
         except StepFailed as exc:
             result.error, result.failed_step = str(exc), exc.step_id or ctx.current_step
+            result.error_kind = getattr(exc.__cause__, "kind", None)  # the model client's failure kind, if any
         except Exception as exc:  # noqa: BLE001 - a bug in one step must not end the caller's run
             result.error, result.failed_step = f"{type(exc).__name__}: {exc}", ctx.current_step
         result.calls, result.cost_usd = meter.calls, meter.cost_usd
@@ -83,10 +95,9 @@ class Runtime:
             step = steps[index]
             ctx.current_step = step.id
             if isinstance(step, AnswerStep):
-                if step.from_ not in env:
-                    raise StepFailed(step.id, f"answer step '{step.id}' found no value in '{step.from_}'")
-                ctx.record(step, iteration, output=_answer_text(env[step.from_]))
-                raise _Answered(env[step.from_])
+                value = _single_answer(step, env)
+                ctx.record(step, iteration, output=value)
+                raise _Answered(value)
             if isinstance(step, LoopStep):
                 await self._run_loop(step, env, ctx)
             elif isinstance(step, BranchStep):
@@ -113,9 +124,20 @@ def is_truthy(value: Any) -> bool:
 
 
 def _answer_text(value: Any) -> str:
+    return value if isinstance(value, str) else format_value(value)
+
+
+def _single_answer(step: AnswerStep, env: dict[str, Any]) -> str:
+    """The one value an answer returns; a list of several is ambiguous (which sample?) and fails the step."""
+    if step.from_ not in env:
+        raise StepFailed(step.id, f"answer step '{step.id}' found no value in '{step.from_}'")
+    value = env[step.from_]
     if isinstance(value, list):
+        if len(value) > 1:
+            raise StepFailed(step.id, f"answer step '{step.id}': '{step.from_}' holds {len(value)} values; "
+                             "vote or select over them first")
         value = value[0] if value else ""
-    return str(value)
+    return _answer_text(value)
 
 
 def _mark_failed_step(result: ExecutionResult, strategy: Strategy) -> None:

@@ -15,6 +15,19 @@ def clip(text: str, limit: int = TRACE_TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 20] + f"… [{len(text) - limit + 20} more chars]"
 
 
+class ToolCallTrace(BaseModel):
+    """One tool call an agent made: which turn asked for it, the input, the result."""
+
+    turn: int
+    call_id: str = ""
+    tool: str
+    input: str = ""
+    output: str = ""
+    ok: bool = True
+    error: str | None = None
+    seconds: float = 0.0
+
+
 class StepTrace(BaseModel):
     step_id: str
     op: str
@@ -30,6 +43,7 @@ class StepTrace(BaseModel):
     input: str = ""
     output: str = ""
     detail: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    tool_calls: list[ToolCallTrace] = Field(default_factory=list, description="an agent's calls, in order")
 
 
 class ExecutionResult(BaseModel):
@@ -38,6 +52,8 @@ class ExecutionResult(BaseModel):
     answer: str | None = None
     ok: bool = False
     error: str | None = None
+    error_kind: str | None = Field(None, description="what kind of model-call failure ended it (auth, connection, "
+                                   "...), when one did")
     failed_step: str | None = None
     calls: int = 0
     tokens_in: int = 0

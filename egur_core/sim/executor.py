@@ -21,14 +21,16 @@ def complete(request: ExecutorRequest) -> Completion:
     if (baseline_reply := baseline_roles.complete(request)) is not None:  # DC curator, Mem0 extractor, memory prompts
         return baseline_reply
     known = oracle.identify(text)
-    if "strict reviewer" in system or "reply pass or fail" in text.lower():
+    if "strict reviewer" in system or "pass or fail" in system or "reply pass or fail" in text.lower():
         return _review(request, known)
     if "reply with 'best: <number>'" in request.last_user.lower():
         return _judge(request, known)
-    if "action: <tool name>" in system:
+    if request.tools or "action: <tool name>" in system:
         return _agent_turn(request, known)
     if "extract" in system and "json" in system and "python" not in system:
         return _facts(request, known)
+    if "arithmetic expression" in system:
+        return _expression(request, known)
     if "python" in system or "```python" in request.last_user or "solve(" in system:
         return _code(request, known)
     method = "cot" if ("step by step" in text.lower() or "think" in system) else "direct"
@@ -55,6 +57,15 @@ def _facts(request: ExecutorRequest, known: oracle.Known) -> Completion:
     numbers = re.findall(r"-?\d+", request.last_user)[:12]
     text = '{"quantities": [' + ", ".join(numbers) + '], "asked": "the value the problem asks for"}'
     return Completion(text=text, completion_tokens=min(request.max_tokens, 120 + 8 * len(numbers)))
+
+
+def _expression(request: ExecutorRequest, known: oracle.Known) -> Completion:
+    """A formula for the calculator whose value is the drawn answer (non-numbers cannot be written as one)."""
+    right, answer = _draw(request, known, "code")
+    if not answer.lstrip("-").isdigit():
+        return Completion(text=answer, completion_tokens=20)
+    half = int(answer) // 2
+    return Completion(text=f"{half} + {int(answer) - half}", completion_tokens=20)
 
 
 def program_for(answer: str, hard_coded: bool) -> str:
@@ -106,20 +117,31 @@ def _judge(request: ExecutorRequest, known: oracle.Known) -> Completion:
 
 
 def _agent_turn(request: ExecutorRequest, known: oracle.Known) -> Completion:
-    tools = _TOOL_LINE.findall(request.system)
-    if request.last_user.startswith("OBSERVATION:"):
-        observation = request.last_user.removeprefix("OBSERVATION:").strip()
+    """One turn of an agent, natively (tools in the request, calls in ``tool_calls``) or in the text protocol."""
+    native = bool(request.tools)
+    tools = request.tools or _TOOL_LINE.findall(request.system)
+    tool, said, tokens = _agent_decision(request, known, tools)
+    if tool is None:
+        return Completion(text=said if native else f"FINAL: {said}", completion_tokens=tokens)
+    if native:
+        return Completion(text="", completion_tokens=tokens, finish_reason="tool_calls",
+                          tool_calls=[(tool, said)])
+    return Completion(text=f"ACTION: {tool}\nINPUT:\n{said}", completion_tokens=tokens)
+
+
+def _agent_decision(request: ExecutorRequest, known: oracle.Known, tools: list[str]) -> tuple[str | None, str, int]:
+    """``(tool, input, tokens)``, or ``(None, final answer, tokens)``: the solver for SAT when the model thinks
+    of it, a program when it has Python, else an answer from what it read."""
+    observation = request.observation
+    if observation is not None:
         if observation.startswith(("SAT\n", "UNSAT")):
-            final = observation.replace("\n", ": ", 1) if observation.startswith("SAT") else "UNSAT"
-        else:
-            final = oracle.answer_in(observation) or oracle.wrong_answer(known, request.rng)
-        return Completion(text=f"FINAL: {final}", completion_tokens=30)
+            return None, observation.replace("\n", ": ", 1) if observation.startswith("SAT") else "UNSAT", 30
+        return None, oracle.answer_in(observation) or oracle.wrong_answer(known, request.rng), 30
     uses_solver = request.rng.random() < skills.tool_use_rate(request.model)
     if known.family == "sat" and "sat_solver" in tools and known.problem is not None and uses_solver:
-        return Completion(text=f"ACTION: sat_solver\nINPUT:\n{known.problem.text}", completion_tokens=60)
+        return "sat_solver", known.problem.text, 60
     right, answer = _draw(request, known, "agent")
     if "python" in tools:
         code = program_for(answer, hard_coded=False).removeprefix("```python\n").removesuffix("\n```")
-        return Completion(text=f"ACTION: python\nINPUT:\n{code}",
-                          completion_tokens=skills.reasoning_tokens(request.model, known.difficulty, "agent"))
-    return Completion(text=f"FINAL: {answer}", completion_tokens=40)
+        return "python", code, skills.reasoning_tokens(request.model, known.difficulty, "agent")
+    return None, answer, 40

@@ -12,15 +12,18 @@ import json
 import random
 from typing import Any
 
+from egur_core.reasoner.compact import Overrides, apply_overrides
 from egur_core.reasoner.consolidator import CONTEXT_HEADER as CONSOLIDATOR_HEADER
+from egur_core.reasoner.guide import CATALOG_HEADER as GUIDE_CATALOG
 from egur_core.reasoner.guide import CONTEXT_HEADER as GUIDE_HEADER
 from egur_core.reasoner.role_calls import parse_context
 from egur_core.sim import oracle
-from egur_core.sim.strategies import cheaper_variant, template_pool
+from egur_core.sim.strategies import cheaper_overrides, cheaper_variant, template_pool
+from egur_core.strategy.model import Strategy
 
 PROVEN_SCORE = 0.5
 SATISFIED = 0.8  # below this smoothed success rate the Guide keeps looking for a better strategy
-ROBUST = ("escalate-small-large", "pips-loop-small-3", "cot-large", "sc-5-small")
+ROBUST = ("escalate-cheap-strong", "pips-loop-cheap-3", "cot-strong", "sc-5-cheap")
 
 
 def is_guide(messages: list[dict]) -> bool:
@@ -40,30 +43,45 @@ def _smoothed_rate(entry: dict) -> float:
     return (successes + 1) / (uses + 2)
 
 
-def guide_reply(messages: list[dict], rng: random.Random) -> str:
-    context = parse_context(messages, GUIDE_HEADER) or {}
+def guide_reply(messages: list[dict], rng: random.Random, compact: bool = True) -> str:
+    context = {**(parse_context(messages, GUIDE_CATALOG) or {}), **(parse_context(messages, GUIDE_HEADER) or {})}
     k = int(context.get("k", 3))
     tools = [t.get("name", "") for t in context.get("tools", [])]
     pool = template_pool(tools)
     candidates: list[dict] = []
     best = _best_entry(context.get("library", []))
     if best is not None:
-        candidates.append({"rationale": f"Reuse library entry {best['entry_id']}: right {best.get('successes', 0)}/"
-                           f"{best.get('uses', 0)} times on similar problems.", "strategy": best["strategy"]})
+        reuse = f"Reuse library entry {best['entry_id']}: right {best.get('successes', 0)}/{best.get('uses', 0)} " \
+                "times on similar problems."
+        candidates.append({"rationale": reuse, "use": f"entry:{best['entry_id']}"} if compact
+                          else {"rationale": reuse, "strategy": best["strategy"]})
         variant = cheaper_variant(best["strategy"])
         if variant is not None and len(candidates) < k:
-            candidates.append({"rationale": "A cheaper variant of the proven strategy.", "strategy": variant})
+            cheaper = {"rationale": "A cheaper variant of the proven strategy.", "strategy": variant}
+            overrides = cheaper_overrides(best["strategy"]) if compact else None
+            candidates.append({**cheaper, "use": f"entry:{best['entry_id']}", "set": overrides, "strategy": None}
+                              if overrides and _same_steps(best["strategy"], overrides, variant) else cheaper)
     weights = {name: weight * _note_boost(name, context.get("notes", [])) for name, (weight, _) in pool.items()}
     if best is None or _smoothed_rate(best) < SATISFIED:  # not good enough yet: try the robust, dearer ideas
         for name in ROBUST:
             if name in weights:
                 weights[name] *= 2.5
-    used = {c["strategy"]["name"] for c in candidates}
+    used = {(c.get("strategy") or best["strategy"])["name"] for c in candidates}
     while len(candidates) < k and len(used) < len(pool):
         name = _weighted_choice({n: w for n, w in weights.items() if n not in used}, rng)
         used.add(name)
         candidates.append({"rationale": f"Explore '{name}'.", "strategy": pool[name][1]})
     return json.dumps({"candidates": candidates[:k]})
+
+
+def _same_steps(strategy: dict, overrides: dict, variant: dict) -> bool:
+    """Whether the compact form says exactly what the variant does (then the Guide may write it compactly)."""
+    try:
+        changed, issues = apply_overrides(Strategy.model_validate(strategy), Overrides.model_validate(overrides))
+        expected = Strategy.model_validate(variant).to_json_dict()["steps"]
+        return not issues and changed.to_json_dict()["steps"] == expected
+    except ValueError:
+        return False
 
 
 def _best_entry(library: list[dict]) -> dict | None:

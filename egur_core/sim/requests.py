@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from egur_core.sim import oracle
 
@@ -13,6 +13,7 @@ class Completion:
     text: str
     completion_tokens: int
     finish_reason: str = "stop"
+    tool_calls: list[tuple[str, str]] = field(default_factory=list)  # (tool, input), asked for natively
 
 
 @dataclass
@@ -22,6 +23,7 @@ class ExecutorRequest:
     temperature: float
     max_tokens: int
     rng: random.Random
+    tools: list[str] = field(default_factory=list)  # offered natively (the request's ``tools``)
 
     @property
     def system(self) -> str:
@@ -30,6 +32,17 @@ class ExecutorRequest:
     @property
     def last_user(self) -> str:
         return next((m.get("content") or "" for m in reversed(self.messages) if m.get("role") == "user"), "")
+
+    @property
+    def observation(self) -> str | None:
+        """The latest tool result, native (a ``tool`` message) or in the text protocol; None before any."""
+        for m in reversed(self.messages):
+            content = str(m.get("content") or "")
+            if m.get("role") == "tool":
+                return content
+            if m.get("role") == "user" and content.startswith("OBSERVATION:"):
+                return content.removeprefix("OBSERVATION:").strip()
+        return None
 
     @property
     def all_text(self) -> str:

@@ -20,13 +20,17 @@ import httpx2
 from egur_core.memory.embedding import local_embedding
 from egur_core.sim import executor, meta
 from egur_core.sim.skills import estimate_tokens
+from egur_core.strategy.tool_protocol import TOOL_INPUT_ARG
 
 SIMULATED_MODELS = ("sim-mini", "sim-pro")
 
 
 class SimulatedTransport(httpx2.AsyncBaseTransport):
-    def __init__(self, seed: int = 0, latency_s: float = 0.0, honour_n: bool = True):
+    def __init__(self, seed: int = 0, latency_s: float = 0.0, honour_n: bool = True, compact_guide: bool = True):
+        """``compact_guide``: the simulated Guide reuses a library strategy by reference (``{"use": ...}``), as a
+        model given the compact form would; False writes every strategy out in full."""
         self.seed = seed
+        self.compact_guide = compact_guide
         self.latency_s = latency_s
         self.honour_n = honour_n  # False behaves like Ollama: one choice whatever n asks
         self.requests = 0
@@ -56,7 +60,9 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
         max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or 1024)
         digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
         schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
-        completions = [self._one(messages, model, temperature, max_tokens, digest, i, schema) for i in range(n)]
+        tools = [t["function"]["name"] for t in body.get("tools") or [] if t.get("type") == "function"]
+        completions = [self._one(messages, model, (temperature, max_tokens), digest, i, schema, tools)
+                       for i in range(n)]
         prompt_tokens = estimate_tokens("".join(str(m.get("content") or "") for m in messages))
         return {
             "id": f"chatcmpl-sim-{digest[:12]}",
@@ -64,10 +70,8 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
             "created": int(time.time()),
             "model": model,
             "system_fingerprint": "simulated",
-            "choices": [
-                {"index": i, "message": {"role": "assistant", "content": c.text}, "finish_reason": c.finish_reason}
-                for i, c in enumerate(completions)
-            ],
+            "choices": [{"index": i, "message": _message(c, f"{digest[:8]}{i}"), "finish_reason": c.finish_reason}
+                        for i, c in enumerate(completions)],
             "usage": {
                 "prompt_tokens": prompt_tokens * n,
                 "completion_tokens": sum(c.completion_tokens for c in completions),
@@ -75,12 +79,13 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
             },
         }
 
-    def _one(self, messages: list[dict], model: str, temperature: float, max_tokens: int, digest: str,
-             index: int, schema: dict | None = None) -> executor.Completion:
+    def _one(self, messages: list[dict], model: str, limits: tuple[float, int], digest: str,
+             index: int, schema: dict | None = None, tools: list[str] | None = None) -> executor.Completion:
+        temperature, max_tokens = limits
         sample = index if temperature > 0 else 0
         rng = random.Random(f"{self.seed}|{model}|{digest}|{temperature}|{sample}")
         if meta.is_guide(messages):
-            text = meta.guide_reply(messages, rng)
+            text = meta.guide_reply(messages, rng, compact=self.compact_guide)
             return executor.Completion(text=text, completion_tokens=estimate_tokens(text))
         if meta.is_consolidator(messages):
             text = meta.consolidator_reply(messages)
@@ -89,8 +94,18 @@ class SimulatedTransport(httpx2.AsyncBaseTransport):
             text = json.dumps(minimal_instance(schema))
             return executor.Completion(text=text, completion_tokens=estimate_tokens(text))
         request = executor.ExecutorRequest(model=model, messages=messages, temperature=temperature,
-                                           max_tokens=max_tokens, rng=rng)
+                                           max_tokens=max_tokens, rng=rng, tools=list(tools or []))
         return executor.complete(request)
+
+
+def _message(completion: executor.Completion, call_prefix: str) -> dict:
+    """The reply message; native tool calls in the OpenAI shape (content null, JSON-text arguments)."""
+    if not completion.tool_calls:
+        return {"role": "assistant", "content": completion.text}
+    return {"role": "assistant", "content": completion.text or None, "tool_calls": [
+        {"id": f"call_{call_prefix}_{k}", "type": "function",
+         "function": {"name": name, "arguments": json.dumps({TOOL_INPUT_ARG: tool_input})}}
+        for k, (name, tool_input) in enumerate(completion.tool_calls)]}
 
 
 def minimal_instance(schema: dict) -> object:

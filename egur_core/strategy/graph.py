@@ -2,8 +2,9 @@
 
 Both come from one walk over the program (:func:`control_flow`), so the drawing and the analysis
 never disagree. Edges are control flow: ``next`` (fall through), ``yes``/``no`` (branch),
-``loop`` (back edge of a loop). An execution trace can be overlaid on the DOT: steps that ran are
-filled green (red if they failed), with their call count, dollars and seconds.
+``loop`` (back edge of a loop), plus ``data`` edges into an ensemble (a vote, select or gather over
+several variables) from the steps that wrote them. An execution trace can be overlaid on the DOT:
+steps that ran are filled green (red if they failed), with their call count, dollars and seconds.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from typing import Protocol
 
 import networkx as nx
 
+from egur_core.strategy.dataflow import aggregated_sources, step_writes
 from egur_core.strategy.model import (
     AgentStep,
     AnswerStep,
     BranchStep,
+    ExtractStep,
+    GatherStep,
     LLMStep,
     LoopStep,
     SelectStep,
@@ -47,6 +51,8 @@ SHAPES = {
     "vote": "invtrapezium",
     "select": "invtrapezium",
     "verify": "diamond",
+    "gather": "invhouse",
+    "extract": "cds",
     "branch": "diamond",
     "answer": "doubleoctagon",
 }
@@ -62,7 +68,21 @@ class ControlFlow:
 def control_flow(strategy: Strategy) -> ControlFlow:
     flow = ControlFlow()
     _walk_block(strategy.steps, flow, exit_to=None)
+    control = {(a, b) for a, b, _ in flow.edges}
+    flow.edges += [e for e in data_edges(strategy) if e[:2] not in control]  # a next edge already shows it
     return flow
+
+
+def data_edges(strategy: Strategy) -> list[tuple[str, str, str]]:
+    """``(writer, ensemble step, "data")`` for each source of a vote/select/gather over several variables."""
+    writer: dict[str, str] = {}
+    found = []
+    for step in strategy.iter_steps():
+        names = aggregated_sources(step)
+        if len(names) > 1:
+            found += [(writer[n], step.id, "data") for n in dict.fromkeys(names) if n in writer]
+        writer.update({name: step.id for name in step_writes(step)})
+    return found
 
 
 def _entry(step: Step) -> str:
@@ -112,7 +132,8 @@ def _find(steps: list[Step], step_id: str) -> Step:
 
 def to_networkx(strategy: Strategy) -> nx.DiGraph:
     flow = control_flow(strategy)
-    graph = nx.DiGraph(name=strategy.name, paradigm=strategy.paradigm, hash=strategy.hash)
+    graph = nx.DiGraph(name=strategy.name, paradigm=strategy.paradigm, hash=strategy.hash,
+                       max_cost_usd=strategy.budget.max_cost_usd)
     for step in flow.nodes:
         graph.add_node(step.id, op=step.op, label=step_label(step), **_node_attrs(step))
     for source, target, kind in flow.edges:
@@ -131,12 +152,15 @@ def to_json_graph(strategy: Strategy) -> dict:
 
 def _node_attrs(step: Step) -> dict:
     attrs: dict = {}
-    for name in ("model", "tool", "temperature", "n", "max_tokens", "max_steps", "out", "flag"):
+    for name in ("model", "tool", "temperature", "n", "max_tokens", "max_steps", "out", "flag", "seed",
+                 "reasoning_effort", "timeout_s", "memory_mb", "path"):
         value = getattr(step, name, None)
         if value not in (None, ""):
             attrs[name] = value
     if isinstance(step, AgentStep):
         attrs["tools"] = ",".join(step.tools)
+    if aggregated_sources(step):
+        attrs["sources"] = ",".join(aggregated_sources(step))
     return attrs
 
 
@@ -144,15 +168,22 @@ def step_label(step: Step) -> str:
     """Two or three short lines: id and kind, the key parameters, the variable written."""
     match step:
         case LLMStep():
-            detail = f"{step.model} · T={step.temperature:g}" + (f" · n={step.n}" if step.n > 1 else "")
+            detail = f"{step.model} · T={step.temperature:g}" + (f" · n={step.n}" if step.n > 1 else "") + _knobs(step)
         case AgentStep():
-            detail = f"{step.model} · tools: {', '.join(step.tools) or 'none'} · ≤{step.max_steps} turns"
+            detail = (f"{step.model} · tools: {', '.join(step.tools) or 'none'} · ≤{step.max_steps} turns"
+                      + _knobs(step) + _limits(step))
         case ToolStep():
-            detail = f"tool: {step.tool}"
+            detail = f"tool: {step.tool}" + _limits(step)
         case VerifyStep():
             detail = f"{'critic ' + step.model if step.method == 'llm' else 'tool: ' + step.tool} → {step.flag}"
-        case VoteStep() | SelectStep():
-            detail = f"over {step.from_}"
+        case VoteStep():
+            detail = f"over {', '.join(aggregated_sources(step))}"
+        case SelectStep():
+            detail = f"judge {step.model} over {', '.join(aggregated_sources(step))}"
+        case GatherStep():
+            detail = f"gather {', '.join(aggregated_sources(step))}"
+        case ExtractStep():
+            detail = f"{step.from_} → field {step.path}"
         case BranchStep():
             detail = f"if {step.if_}"
         case AnswerStep():
@@ -161,6 +192,17 @@ def step_label(step: Step) -> str:
             detail = ""
     out = getattr(step, "out", None)
     return "\n".join(part for part in (f"{step.id} [{step.op}]", detail, f"→ {out}" if out else "") if part)
+
+
+def _knobs(step: LLMStep | AgentStep) -> str:
+    parts = [f"seed={step.seed}" if step.seed is not None else "",
+             f"effort={step.reasoning_effort}" if step.reasoning_effort else "", "stop" if step.stop else ""]
+    return "".join(f" · {p}" for p in parts if p)
+
+
+def _limits(step: ToolStep | AgentStep) -> str:
+    parts = [f"≤{step.timeout_s:g}s" if step.timeout_s else "", f"{step.memory_mb} MB" if step.memory_mb else ""]
+    return "".join(f" · {p}" for p in parts if p)
 
 
 def overlay_from_trace(trace: Sequence[TracedStep]) -> dict[str, dict]:
@@ -184,9 +226,11 @@ def to_dot(strategy: Strategy, trace: Sequence[TracedStep] | None = None, rankdi
     flow = control_flow(strategy)
     overlay = overlay_from_trace(trace) if trace is not None else None
     in_loop = {node for _, body in flow.loops for node in body}
+    title = strategy.paradigm + (f" · ≤${strategy.budget.max_cost_usd:g}" if strategy.budget.max_cost_usd else "")
     lines = [
         f"digraph {_quote(strategy.name)} {{",
-        f"  rankdir={rankdir}; bgcolor=transparent; nodesep=0.35; ranksep=0.35;",
+        f"  rankdir={rankdir}; bgcolor=transparent; nodesep=0.35; ranksep=0.35; label={_quote(title)}; labelloc=t;"
+        " fontname=Helvetica; fontsize=11;",
         '  node [fontname="Helvetica", fontsize=12, style="rounded,filled", fillcolor="#eef2ff", color="#6366f1"];',
         '  edge [fontname="Helvetica", fontsize=11, color="#64748b"];',
         '  start [shape=circle, label="problem", fillcolor="#e2e8f0", color="#94a3b8", width=0.5, fontsize=10];',
@@ -238,6 +282,7 @@ def _edge_style(kind: str, source: str, target: str, overlay: dict[str, dict] | 
         "yes": ['label="yes"'],
         "no": ['label="no"'],
         "loop": ['label="retry"', "style=dashed", "constraint=false", 'color="#6366f1"'],
+        "data": ["style=dotted", "arrowhead=empty", 'color="#a855f7"'],
     }[kind]
     if overlay is not None and source in overlay and target in overlay:
         attrs = attrs + ['color="#16a34a"', "penwidth=1.6"]

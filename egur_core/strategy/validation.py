@@ -1,7 +1,7 @@
 """Validate a strategy and report *every* problem with its JSON path.
 
-Two passes: pydantic checks shapes and ranges; then a program check follows the steps in order
-(ids, forward branches, variables read before they are written, tools and model aliases).
+Two passes: pydantic checks shapes and ranges; then the program checks (:mod:`checks`) follow the
+steps in order. When a step does not even parse, the steps that do are still checked.
 Messages are written for the person editing the JSON, not for the type checker.
 """
 
@@ -11,35 +11,15 @@ import json
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from egur_core.strategy.model import (
-    PROBLEM_VAR,
-    STEP_KINDS,
-    AnswerStep,
-    BranchStep,
-    LoopStep,
-    Step,
-    Strategy,
-    VerifyStep,
-    step_input_vars,
-    step_models,
-    step_reads,
-    step_tools,
-    step_writes,
-)
+from egur_core.strategy.checks import NO_ANSWER, ProgramChecker, ValidationIssue
+from egur_core.strategy.dataflow import step_writes
+from egur_core.strategy.model import PROBLEM_VAR, STEP_KINDS, Budget, Step, Strategy, walk_steps
 from egur_core.strategy.templates import template_references
 
 _STEP: TypeAdapter = TypeAdapter(Step)
-NO_ANSWER = "no 'answer' step at the top level: nothing would be returned"
-
-
-class ValidationIssue(BaseModel):
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+_SOURCE_VARIANTS = ("str", "list[str]")  # how pydantic names the two forms of a ``from`` that takes a list
 
 
 class StrategyInvalid(ValueError):
@@ -81,9 +61,9 @@ def validate_strategy(
     try:
         strategy = Strategy.model_validate(data)
     except ValidationError as exc:
-        shape_issues = [_issue_from_pydantic(err) for err in exc.errors()]
+        shape_issues = _issues_from_pydantic(exc.errors())
         return None, shape_issues + _salvaged_program_issues(data, known_tools, known_models, shape_issues)
-    issues = list(_ProgramChecker(known_tools, known_models).check(strategy))
+    issues = list(ProgramChecker(known_tools, known_models).check(strategy))
     return strategy, issues
 
 
@@ -96,19 +76,26 @@ def _salvaged_program_issues(data: dict[str, Any], known_tools, known_models,
     if not isinstance(raw_steps, list):
         return []
     parsed: list[tuple[int, Step]] = []
-    defined = {PROBLEM_VAR}
+    written_by_raw: set[str] = set()
+    written_so_far = {PROBLEM_VAR}  # in program order, by parsed and unparsable steps alike
     found: list[ValidationIssue] = []
     for index, raw in enumerate(raw_steps):
         try:
-            parsed.append((index, _STEP.validate_python(raw)))
+            step = _STEP.validate_python(raw)
+            parsed.append((index, step))
+            written_so_far |= {name for s in walk_steps([step]) for name in step_writes(s)}
             continue
         except ValidationError:
             pass
         if isinstance(raw, dict):
-            found += _raw_template_issues(raw, f"$.steps[{index}]", defined)
-            defined |= {str(raw[k]) for k in ("out", "flag", "feedback") if isinstance(raw.get(k), str)}
-    checker = _ProgramChecker(known_tools, known_models)
-    found += list(checker.check_steps(parsed, "$.steps", {PROBLEM_VAR} | defined, final=False))
+            found += _raw_template_issues(raw, f"$.steps[{index}]", written_so_far)
+            names = {str(raw[k]) for k in ("out", "flag", "feedback") if isinstance(raw.get(k), str)}
+            written_by_raw |= names
+            written_so_far |= names
+    checker = ProgramChecker(known_tools, known_models)
+    seconds = (data.get("budget") or {}).get("max_seconds") if isinstance(data.get("budget"), dict) else None
+    checker.max_seconds = seconds if isinstance(seconds, int | float) and seconds > 0 else Budget().max_seconds
+    found += list(checker.check_steps(parsed, "$.steps", {PROBLEM_VAR} | written_by_raw, final=False))
     if not any(isinstance(raw, dict) and raw.get("op") == "answer" for raw in raw_steps):
         found.append(ValidationIssue(path="$.steps", message=NO_ANSWER))
     seen = {(i.path, i.message) for i in already}
@@ -125,6 +112,23 @@ def _raw_template_issues(raw: dict[str, Any], here: str, defined: set[str]) -> l
                 if not optional and name not in defined:
                     issues.append(ValidationIssue(path=f"{here}.{field}", message=(
                         f"reads '{{{name}}}' before any step writes it (use '{{{name}?}}' if it may be unset)")))
+    return issues
+
+
+def _issues_from_pydantic(errors: list[Any]) -> list[ValidationIssue]:
+    """One issue per problem: a ``from`` that may be a name or a list fails both ways, but only one is meant."""
+    issues = []
+    for err in errors:
+        variant = next((p for p in err["loc"] if p in _SOURCE_VARIANTS), None)
+        as_list = isinstance(err["input"], list)
+        if variant == "str" and as_list:
+            continue  # it is a list: the list's own errors say what is wrong
+        if variant == "list[str]" and err["loc"][-1] == variant and not as_list:
+            continue  # not a list at all: the name variant's error says it
+        issue = _issue_from_pydantic(err)
+        if variant == "str":
+            issue.message = f"'{issue.path.rsplit('.', 1)[-1]}' must be a variable name or a list of variable names"
+        issues.append(issue)
     return issues
 
 
@@ -145,11 +149,16 @@ def _issue_from_pydantic(err: Any) -> ValidationIssue:
         msg = f"unknown field '{field}'"
     elif kind in {"less_than_equal", "greater_than_equal", "greater_than", "less_than"}:
         msg = f"{field} = {err['input']!r} is out of range ({msg.lower()})"
+    elif kind == "string_pattern_mismatch" and field == "path":
+        msg = (f"{err['input']!r} is not a field path: names and [index] joined by dots, "
+               "e.g. 'answer' or 'result.items[0].name'")
+    elif kind == "string_pattern_mismatch" and field == "id":
+        msg = f"step id {err['input']!r} must start with a letter or '_' and use only letters, digits, '_' and '-'"
     return ValidationIssue(path=path, message=msg)
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and (part in STEP_KINDS or part.startswith("function-"))
+    return isinstance(part, str) and (part in STEP_KINDS or part in _SOURCE_VARIANTS or part.startswith("function-"))
 
 
 def _format_path(loc: Iterable[Any]) -> str:
@@ -159,104 +168,4 @@ def _format_path(loc: Iterable[Any]) -> str:
     return path
 
 
-class _ProgramChecker:
-    def __init__(self, known_tools: Collection[str] | None, known_models: Collection[str] | None):
-        self.known_tools = known_tools
-        self.known_models = known_models
-        self.seen_ids: set[str] = set()
-
-    def check(self, strategy: Strategy) -> Iterable[ValidationIssue]:
-        yield from self.check_steps(list(enumerate(strategy.steps)), "$.steps", {PROBLEM_VAR}, final=True)
-
-    def check_steps(self, steps: list[tuple[int, Step]], path: str, defined: set[str],
-                    final: bool) -> Iterable[ValidationIssue]:
-        """``final``: every step is present, so a missing answer step is really missing."""
-        yield from self._check_block(steps, path, defined)
-        if final and not any(isinstance(s, AnswerStep) for _, s in steps):
-            yield ValidationIssue(path=path, message=NO_ANSWER)
-
-    def _check_block(self, numbered: list[tuple[int, Step]], path: str,
-                     defined: set[str]) -> Iterable[ValidationIssue]:
-        ids_in_block = [s.id for _, s in numbered]
-        for position, (index, step) in enumerate(numbered):
-            here = f"{path}[{index}]"
-            if step.id in self.seen_ids:
-                yield ValidationIssue(path=f"{here}.id", message=f"duplicate step id '{step.id}'")
-            self.seen_ids.add(step.id)
-            yield from self._check_reads(step, here, defined)
-            yield from self._check_catalogue(step, here)
-            if isinstance(step, BranchStep):
-                yield from self._check_branch(step, here, ids_in_block, position)
-            if isinstance(step, VerifyStep):
-                yield from self._check_verify(step, here)
-            if isinstance(step, LoopStep):
-                inner = set(defined)
-                yield from self._check_block(list(enumerate(step.body)), f"{here}.body", inner)
-                if step.until and step.until not in inner:
-                    yield ValidationIssue(
-                        path=f"{here}.until", message=f"'{step.until}' is never set inside the loop body"
-                    )
-                defined |= inner
-            defined.update(step_writes(step))
-
-    def _check_reads(self, step: Step, here: str, defined: set[str]) -> Iterable[ValidationIssue]:
-        for field, template in _template_fields(step):
-            for name, optional in template_references(template):
-                if not optional and name not in defined:
-                    yield ValidationIssue(
-                        path=f"{here}.{field}",
-                        message=f"reads '{{{name}}}' before any step writes it (use '{{{name}?}}' if it may be unset)",
-                    )
-        for name, field in zip(step_input_vars(step), _input_var_fields(step)):
-            if name not in defined:
-                yield ValidationIssue(path=f"{here}.{field}", message=f"reads '{name}' before any step writes it")
-
-    def _check_catalogue(self, step: Step, here: str) -> Iterable[ValidationIssue]:
-        if self.known_tools is not None:
-            for tool in step_tools(step):
-                if tool and tool not in self.known_tools:
-                    yield ValidationIssue(
-                        path=f"{here}.{'tools' if step.op == 'agent' else 'tool'}",
-                        message=f"unknown tool '{tool}' (known: {', '.join(sorted(self.known_tools))})",
-                    )
-        if self.known_models is not None:
-            for model in step_models(step):
-                if model not in self.known_models:
-                    yield ValidationIssue(
-                        path=f"{here}.model",
-                        message=f"unknown model alias '{model}' (known: {', '.join(sorted(self.known_models))})",
-                    )
-
-    @staticmethod
-    def _check_branch(step: BranchStep, here: str, ids: list[str], index: int) -> Iterable[ValidationIssue]:
-        for field, target in (("then", step.then), ("else", step.else_)):
-            if target is None:
-                continue
-            if target not in ids:
-                yield ValidationIssue(
-                    path=f"{here}.{field}", message=f"unknown step id '{target}' (a branch jumps within its own block)"
-                )
-            elif ids.index(target) <= index:
-                yield ValidationIssue(
-                    path=f"{here}.{field}",
-                    message=f"branch to '{target}' jumps backwards; use a 'loop' step to repeat work",
-                )
-
-    @staticmethod
-    def _check_verify(step: VerifyStep, here: str) -> Iterable[ValidationIssue]:
-        if step.method == "llm" and not step.prompt:
-            yield ValidationIssue(path=f"{here}.prompt", message="an LLM verify step needs a prompt")
-        if step.method == "tool" and not step.tool:
-            yield ValidationIssue(path=f"{here}.tool", message="a tool verify step needs a tool")
-
-
-def _template_fields(step: Step) -> list[tuple[str, str]]:
-    names = ("system", "prompt", "input")
-    return [(n, getattr(step, n)) for n in names if isinstance(getattr(step, n, None), str)]
-
-
-def _input_var_fields(step: Step) -> list[str]:
-    return ["if"] if isinstance(step, BranchStep) else ["from"]
-
-
-__all__ = ["ValidationIssue", "StrategyInvalid", "parse_strategy", "validate_strategy", "step_reads"]
+__all__ = ["ValidationIssue", "StrategyInvalid", "parse_strategy", "validate_strategy"]

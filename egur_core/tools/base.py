@@ -30,7 +30,9 @@ class Tool(Protocol):
     description: str
     input_format: str
 
-    async def run(self, input: str, *, timeout: float = 10.0) -> ToolResult: ...
+    async def run(self, input: str, *, timeout: float = 10.0, memory_mb: int | None = None) -> ToolResult:
+        """Never raises; ``timeout`` and ``memory_mb`` (``None``: the tool's own) are one call's limits."""
+        ...
 
 
 def failure(error: str, *, seconds: float = 0.0, output: str = "") -> ToolResult:

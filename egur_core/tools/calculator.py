@@ -191,7 +191,8 @@ class CalculatorTool:
     input_format = ("One expression per line in Python syntax, e.g. '3/7 + 2**10', 'binomial(10, 3)', "
                     "'factor(x**2 - 1)'. '^' also means power; single letters are symbols. One result per line.")
 
-    async def run(self, input: str, *, timeout: float = 10.0) -> ToolResult:
+    async def run(self, input: str, *, timeout: float = 10.0, memory_mb: int | None = None) -> ToolResult:
+        """``memory_mb`` is accepted for the common contract; this tool allocates little (its size caps bound it)."""
         start = time.monotonic()
         if not input.strip():
             return failure("no expression given")

@@ -35,6 +35,7 @@ class PythonTool:
         self.memory_mb = memory_mb
         self.max_output_bytes = max_output_bytes
 
-    async def run(self, input: str, *, timeout: float = 10.0) -> ToolResult:
-        return await run_python_async(unwrap_code(input), timeout=timeout, memory_mb=self.memory_mb,
+    async def run(self, input: str, *, timeout: float = 10.0, memory_mb: int | None = None) -> ToolResult:
+        """``memory_mb`` overrides this tool's limit for one call (a strategy step's own, bounded by validation)."""
+        return await run_python_async(unwrap_code(input), timeout=timeout, memory_mb=memory_mb or self.memory_mb,
                                       max_output_bytes=self.max_output_bytes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from egur_core.strategy.tool_protocol import tool_definition
 from egur_core.tools.base import Tool
 from egur_core.tools.calculator import CalculatorTool
 from egur_core.tools.python_tool import PythonTool
@@ -35,6 +36,10 @@ class ToolRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._tools
+
+    def definitions(self, names: list[str]) -> list[dict]:
+        """Native tool definitions (chat-completions ``tools``) for an agent's tools, in the order given."""
+        return [tool_definition(t.name, t.description, t.input_format) for t in map(self.get, names)]
 
     def catalog(self) -> list[dict]:
         """What the Guide prompt lists: one dict per tool with name, description, input_format."""

@@ -115,7 +115,8 @@ class SatSolverTool:
     input_format = ("DIMACS CNF: a 'p cnf <variables> <clauses>' line, then one clause per line as "
                     "space-separated non-zero integers ending in 0 (e.g. '1 -2 3 0'). Surrounding text is ignored.")
 
-    async def run(self, input: str, *, timeout: float = 10.0) -> ToolResult:
+    async def run(self, input: str, *, timeout: float = 10.0, memory_mb: int | None = None) -> ToolResult:
+        """``memory_mb`` is accepted for the common contract; this tool allocates little (its size caps bound it)."""
         start = time.monotonic()
         try:
             num_vars, clauses = parse_dimacs(input)

@@ -15,6 +15,7 @@ from egur_core.app.strategy_views import (
     pretty,
     step_table,
     strategy_option,
+    tool_call_table,
     unified_diff,
 )
 from egur_core.runtime.trace import StepTrace
@@ -81,6 +82,16 @@ def test_plan_and_step_tables():
     assert table.iloc[0]["round"] == 2 and table.iloc[0]["tokens"] == 7 and table.iloc[0]["error"] == "boom"
     assert parse_trace(None) is None
     assert step_table([StepTrace(step_id="a", op="answer")])["round"].isna().all()
+
+
+def test_tool_call_table_lists_each_call_of_a_stored_trace_in_order():
+    trace = parse_trace('[{"step_id": "agent", "op": "agent", "tool_calls": ['
+                        '{"turn": 1, "tool": "calculator", "input": "6*7", "output": "42", "seconds": 0.1},'
+                        '{"turn": 2, "tool": "python", "input": "x", "ok": false, "error": "timed out"}]},'
+                        '{"step_id": "final", "op": "answer"}]')
+    table = tool_call_table(trace)
+    assert table[["turn", "tool", "result"]].values.tolist() == [[1, "calculator", "42"], [2, "python", "timed out"]]
+    assert tool_call_table([StepTrace(step_id="a", op="answer")]).empty
 
 
 def test_flatten_and_json_diff_by_path():

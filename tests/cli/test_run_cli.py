@@ -49,9 +49,11 @@ def test_run_refuses_an_unknown_benchmark_clearly_and_records_nothing(tmp_path, 
         assert store.list_runs().empty
 
 
-def test_a_killed_cli_run_resumes_and_loses_nothing(tmp_path):
+@pytest.mark.parametrize("parallel", ["1", "4"])
+def test_a_killed_cli_run_resumes_and_loses_nothing(tmp_path, parallel):
     db = tmp_path / "m.duckdb"
-    proc = egur("run", "--benchmark", "sat3", "--n", "12", "--k", "2", "--seed", "2", "--db", str(db))
+    proc = egur("run", "--benchmark", "sat3", "--n", "12", "--k", "2", "--seed", "2", "--db", str(db),
+                "--parallel", parallel)
     deadline = time.monotonic() + 120
     lines = []
     while time.monotonic() < deadline:
@@ -73,7 +75,10 @@ def test_a_killed_cli_run_resumes_and_loses_nothing(tmp_path):
         assert store.finished_indices(run_id) == set(range(12))
         assert store.get_run(run_id)["status"] == "finished"
         after = store.problem_rows(run_id).set_index("idx")["answer"].to_dict()
+        chosen = store.query("SELECT idx, count(*) AS n FROM executions WHERE run_id = ? AND chosen AND NOT stale "
+                             "GROUP BY idx", [run_id])
     assert all(after[i] == answers_before[i] for i in done_before)
+    assert all(row["n"] == 1 for row in chosen)  # no problem done twice
 
 
 def test_a_second_process_can_use_the_file_while_a_run_goes_on(tmp_path):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from egur_core.cli import main
+from egur_core.evals.datasets.registry import load_problems
 
 STRATEGIES = "data/strategies"
 
@@ -66,3 +67,13 @@ def test_run_uses_the_simulated_model_by_default(capsys, monkeypatch):
     assert main(["strategy", "run", f"{STRATEGIES}/chain_of_thought.json", "--problem", "What is 2+3?"]) == 0
     captured = capsys.readouterr()
     assert "SIMULATED" in captured.err and "think" in captured.out
+
+
+@pytest.mark.timeout(120)
+def test_run_lists_each_tool_call_an_agent_made(capsys, monkeypatch):
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EGUR_MODEL", "EGUR_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    problem = load_problems("sat3", 1, 3)[0]
+    assert main(["strategy", "run", f"{STRATEGIES}/native_tool_agent.json", "--problem", problem.text]) == 0
+    out = capsys.readouterr().out
+    assert "agent turn 1: sat_solver(" in out and f"answer: {problem.answer.split(':')[0]}" in out

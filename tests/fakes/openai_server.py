@@ -13,9 +13,38 @@ Families (combine several): ``strict`` (accepts json_schema; rejects malformed s
 OpenAI does), ``json_object_only``, ``text_only``, ``no_usage``, ``no_embeddings``,
 ``rate_limit_once``, ``server_error`` (500 for the first ``fail_times`` requests; None = always),
 ``truncated`` (content cut mid-way with finish_reason "length", first ``fail_times`` replies),
-``slow`` (sleeps ``slow_s`` before answering), ``no_n`` (ignores ``n``).
-Replies come from a queue (:meth:`push_reply`); when it is empty the server answers with an
-instance of the requested JSON schema (from response_format or a schema in the messages), else "OK".
+``prefix_cache`` (reports ``prompt_tokens_details.cached_tokens`` for the longest prompt prefix an earlier
+request shared, in blocks of 128 tokens from 1024 up, as OpenAI's automatic prompt caching does),
+``slow`` (sleeps ``slow_s`` before answering), ``no_n`` (ignores ``n``), ``unauthorised`` (401 on
+everything), ``unknown_model`` (404 for chat), and the real server families below, each as its
+source behaves:
+
+* ``llama_cpp_python``: llama-cpp-python's server. ``ChatCompletionRequestResponseFormat.type`` is
+  ``Literal["text", "json_object"]`` (llama_cpp/server/types.py) and its route error handler turns
+  the validation error into HTTP 500 ``internal_server_error`` (llama_cpp/server/errors.py), so
+  ``json_schema`` gets a 500 whose message is the pydantic ``literal_error``. ``json_object`` with a
+  ``schema`` decodes under a grammar built from it: the reply is valid JSON of that schema.
+* ``llama_cpp_old``: llama.cpp's ``server`` before json_schema support (utils.hpp,
+  ``oaicompat_completion_params_parse``): ``json_schema`` throws "response_format type must be one of
+  \"text\" or \"json_object\", but got: json_schema" (HTTP 500), and ``n`` != 1 throws "Only one
+  completion choice is allowed".
+* ``llama_server``: current llama.cpp (server-common.cpp, ``oaicompat_chat_params_parse``): both
+  ``{"type": "json_schema", "json_schema": {"schema": ...}}`` and ``{"type": "json_object",
+  "schema": ...}`` become a grammar; ``strict`` is not read.
+* ``vllm``: vLLM's OpenAI server: ``json_schema`` and ``json_object`` by guided decoding; errors are
+  ``{"object": "error", "message", "type": "BadRequestError", "code": 400}`` (entrypoints/openai).
+* ``ollama``: Ollama's OpenAI layer (openai/openai.go): ``json_object`` -> ``format: "json"``,
+  ``json_schema`` -> ``format: <schema>``; one choice whatever ``n`` asks.
+
+Tool calling (:mod:`tests.fakes.tool_families`, each refusal as its source sends it): any server honours
+``tools`` unless the ``no_tools`` modifier says it was started without them (``llama_server``: no
+``--jinja``; ``vllm``: no tool parser; ``ollama``: a model without a tool template), and
+``no_reasoning_effort`` refuses that knob as OpenAI does for models that do not reason.
+
+Replies come from a queue (:meth:`push_reply`, :meth:`push_tool_calls`); when it is empty the server answers
+with an instance of the requested JSON schema (from response_format or a schema in the messages), else "OK".
+A server that decodes under a schema never sends text outside it: a queued reply that does not
+validate is replaced by an instance of the schema, as a grammar would force.
 """
 
 from __future__ import annotations
@@ -30,22 +59,32 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import jsonschema
 import pytest
 
+from tests.fakes.tool_families import TOOL_FAMILIES, conversation_problem, tool_call_message, tools_refusal
+
+SERVERS = {"llama_cpp_python", "llama_cpp_old", "llama_server", "vllm", "ollama"}
 FAMILIES = {"strict", "json_object_only", "text_only", "no_usage", "no_embeddings", "rate_limit_once",
-            "server_error", "truncated", "slow", "no_n"}
+            "server_error", "truncated", "slow", "no_n", "unauthorised", "unknown_model", "prefix_cache"} | SERVERS \
+    | TOOL_FAMILIES
+LLAMA_CPP_PYTHON_LITERAL_ERROR = (
+    "1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}")
 FAKE_API_KEY = "sk-fake-test-key-0123456789"
 EMBED_DIM = 8
 
 
 @dataclass
 class Reply:
-    """One scripted choice: text content, or an HTTP error if ``status`` is set."""
+    """One scripted choice: text, tool calls (``(name, input)`` pairs), or an HTTP error if ``status`` is set."""
 
     content: str = "OK"
     finish_reason: str = "stop"
     status: int | None = None
     error_message: str = "scripted error"
+    tool_calls: list[tuple[str, str]] | None = None
 
 
 def _instance(schema: dict, root: dict, depth: int = 0) -> Any:
@@ -72,6 +111,19 @@ def _instance(schema: dict, root: dict, depth: int = 0) -> Any:
     if kind == "array":
         return [_instance(schema["items"], root, depth + 1)] * schema.get("minItems", 0) if "items" in schema else []
     return {"string": "x", "integer": 0, "number": 0, "boolean": False, "null": None}.get(kind)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    return next((i for i in range(n) if a[i] != b[i]), n)
+
+
+def _valid(content: str, schema: dict) -> bool:
+    try:
+        jsonschema.validate(json.loads(content), schema)
+    except (ValueError, jsonschema.ValidationError, jsonschema.SchemaError):
+        return False
+    return True
 
 
 def _schema_in_messages(messages: list[dict]) -> dict | None:
@@ -133,6 +185,7 @@ class FakeOpenAIServer:
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._counts = {"chat": 0, "errors": 0, "truncated": 0}
+        self._prompts: list[str] = []  # what ``prefix_cache`` has seen
         self.in_flight = 0
         self.max_in_flight = 0  # most chat requests being handled at once (checks concurrency caps)
         self._httpd: ThreadingHTTPServer | None = None
@@ -170,17 +223,33 @@ class FakeOpenAIServer:
             content = json.dumps(content)
         self._replies.append(content if isinstance(content, Reply) else Reply(content, finish_reason))
 
+    def push_tool_calls(self, *calls: tuple[str, str]) -> None:
+        """Script a reply that calls tools, as a server that honours ``tools`` sends it."""
+        self._replies.append(Reply(content="", finish_reason="tool_calls", tool_calls=list(calls)))
+
     def chat_requests(self) -> list[dict]:
         """Bodies of the chat-completion requests received, in order."""
         return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions")]
 
-    def next_reply(self, body: dict) -> Reply:
+    def next_reply(self, body: dict, grammar: dict | None = None) -> Reply:
+        """The next queued reply, or a schema instance. ``grammar``: the schema the server decodes under."""
         with self._lock:
-            if self._replies:
-                return self._replies.popleft()
+            queued = self._replies.popleft() if self._replies else None
+        if queued is not None and (queued.status is not None or grammar is None or _valid(queued.content, grammar)):
+            return queued
         rf = body.get("response_format") or {}
-        schema = (rf.get("json_schema") or {}).get("schema") or _schema_in_messages(body.get("messages", []))
+        schema = grammar or (rf.get("json_schema") or {}).get("schema") or rf.get("schema") or \
+            _schema_in_messages(body.get("messages", []))
         return Reply(json.dumps(_instance(schema, schema)) if schema else "OK")
+
+    def cached_tokens(self, body: dict) -> int:
+        """Tokens of the longest prefix this prompt shares with an earlier one (128-token blocks, >= 1024)."""
+        prompt = json.dumps(body.get("messages", []))
+        with self._lock:
+            shared = max((_common_prefix(prompt, earlier) for earlier in self._prompts), default=0)
+            self._prompts.append(prompt)
+        tokens = shared // 4
+        return tokens // 128 * 128 if tokens >= 1024 else 0
 
     def count(self, what: str) -> int:
         with self._lock:
@@ -208,6 +277,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
         kind = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                 429: "rate_limit_error"}.get(status, "server_error")
+        if "vllm" in self.fake.families:  # vLLM's ErrorResponse is flat
+            return self._send(status, {"object": "error", "message": message, "type": "BadRequestError",
+                                       "param": None, "code": status}, headers)
         self._send(status, {"error": {"message": message, "type": kind, **extra}}, headers)
 
     def _retry_headers(self) -> dict[str, str]:
@@ -217,7 +289,8 @@ class _Handler(BaseHTTPRequestHandler):
         return headers
 
     def _authorised(self) -> bool:
-        if self.fake.api_key and self.headers.get("Authorization") != f"Bearer {self.fake.api_key}":
+        wrong_key = self.fake.api_key and self.headers.get("Authorization") != f"Bearer {self.fake.api_key}"
+        if wrong_key or "unauthorised" in self.fake.families:
             self._error(401, "Incorrect API key provided.")
             return False
         return True
@@ -276,11 +349,24 @@ class _Handler(BaseHTTPRequestHandler):
                                code="rate_limit_exceeded")
         if "server_error" in fam and (fake.fail_times is None or fake.count("errors") <= fake.fail_times):
             return self._error(500, "The server had an error while processing your request.", self._retry_headers())
+        if "unknown_model" in fam:
+            return self._error(404, f"The model `{body.get('model')}` does not exist or you do not have access "
+                                    "to it.", code="model_not_found")
+        if problem := conversation_problem(body.get("messages", [])):
+            return self._error(400, problem, param="messages")
+        if refused := tools_refusal(fam, body):
+            return self._send(refused[0], {"error": refused[1]})
+        refusal = self._server_refusal(body)
+        if refusal is not None:
+            return refusal
         rf_type = (body.get("response_format") or {}).get("type")
         if rf_type and "text_only" in fam:
             return self._error(400, "'response_format' is not supported by this server", param="response_format")
         if rf_type == "json_schema" and "json_object_only" in fam:
             return self._error(400, "response_format type 'json_schema' is not supported; use 'json_object'",
+                               param="response_format")
+        if "schema" in (body.get("response_format") or {}) and "json_object_only" in fam:
+            return self._error(400, "Unrecognized request argument supplied: response_format.schema",
                                param="response_format")
         if rf_type == "json_schema" and body["response_format"]["json_schema"].get("strict"):
             problem = _strict_problem(body["response_format"]["json_schema"].get("schema"))
@@ -288,25 +374,57 @@ class _Handler(BaseHTTPRequestHandler):
                 name = body["response_format"]["json_schema"].get("name")
                 return self._error(400, f"Invalid schema for response_format '{name}': {problem}",
                                    param="response_format")
-        n = 1 if "no_n" in fam else int(body.get("n") or 1)
+        n = 1 if fam & {"no_n", "ollama", "llama_cpp_python"} else int(body.get("n") or 1)
+        grammar = self._grammar(body)
         choices = []
         for i in range(n):
-            reply = fake.next_reply(body)
+            reply = fake.next_reply(body, grammar)
             if reply.status is not None:
                 return self._error(reply.status, reply.error_message)
             content, reason = reply.content, reply.finish_reason
             if "truncated" in fam and (fake.fail_times is None or fake.count("truncated") <= fake.fail_times):
                 content, reason = content[: max(1, len(content) // 2)], "length"
-            choices.append({"index": i, "message": {"role": "assistant", "content": content},
-                            "finish_reason": reason, "logprobs": None})
+            message = ({"role": "assistant", "content": content} if reply.tool_calls is None
+                       else tool_call_message(reply.tool_calls, nth))
+            choices.append({"index": i, "message": message, "finish_reason": reason, "logprobs": None})
         payload: dict[str, Any] = {"id": f"chatcmpl-fake-{nth}", "object": "chat.completion",
                                    "created": int(time.time()), "model": body.get("model"), "choices": choices}
         if "no_usage" not in fam:
-            prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1
-            completion = sum(len(c["message"]["content"]) // 4 + 1 for c in choices)
+            prompt = sum(len(str(m.get("content") or "")) for m in body.get("messages", [])) // 4 + 1
+            completion = sum(len(json.dumps(c["message"])) // 4 + 1 for c in choices)
             payload["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion,
                                 "total_tokens": prompt + completion}
+            if "prefix_cache" in fam:
+                payload["usage"]["prompt_tokens_details"] = {"cached_tokens": min(fake.cached_tokens(body), prompt)}
         self._send(200, payload)
+
+    def _server_refusal(self, body: dict) -> None | bool:
+        """How a real server family refuses a request it cannot take (None when it takes it)."""
+        fam, rf_type = self.fake.families, (body.get("response_format") or {}).get("type")
+        if "llama_cpp_python" in fam and rf_type == "json_schema":
+            self._error(500, LLAMA_CPP_PYTHON_LITERAL_ERROR, type="internal_server_error", param=None, code=None)
+            return True
+        if "llama_cpp_old" in fam and rf_type == "json_schema":
+            self._error(500, 'response_format type must be one of "text" or "json_object", but got: json_schema')
+            return True
+        if "llama_cpp_old" in fam and int(body.get("n") or 1) != 1:
+            self._error(500, "Only one completion choice is allowed")
+            return True
+        return None
+
+    def _grammar(self, body: dict) -> dict | None:
+        """The schema a server family decodes under for this request (None: free text)."""
+        fam, rf = self.fake.families, body.get("response_format") or {}
+        decodes = fam & {"llama_cpp_python", "llama_cpp_old", "llama_server", "vllm", "ollama"}
+        if not decodes:
+            return None
+        if rf.get("type") == "json_object" and fam & {"llama_cpp_python", "llama_cpp_old", "llama_server"}:
+            return rf.get("schema") or {"type": "object"}
+        if rf.get("type") == "json_object":
+            return {"type": "object"}
+        if rf.get("type") == "json_schema":
+            return (rf.get("json_schema") or {}).get("schema") or {"type": "object"}
+        return None
 
     def _embeddings(self, body: dict) -> None:
         if "no_embeddings" in self.fake.families:

@@ -10,6 +10,7 @@ import pytest
 
 from egur_core.app.services import build_client
 from egur_core.llm import CallRecord, LLMClient, LLMError, Usage, simulated_settings
+from egur_core.strategy.sampling import Sampling
 from tests.fakes.openai_server import FakeOpenAIServer, settings_for
 from tests.llm import USER, run_with_client
 
@@ -50,8 +51,8 @@ def test_role_name_resolves_to_that_roles_model():
 
 def test_sampling_parameters_are_sent_as_given():
     with FakeOpenAIServer("strict") as server:
-        run_with_client(server, lambda c: c.chat(USER, alias="small", role="executor", temperature=0.7,
-                                                 top_p=0.9, max_tokens=77))
+        run_with_client(server, lambda c: c.chat(USER, alias="small", role="executor",
+                                                 sampling=Sampling(temperature=0.7, top_p=0.9, max_tokens=77)))
     sent = server.chat_requests()[0]
     assert (sent["temperature"], sent["top_p"], sent["max_tokens"]) == (0.7, 0.9, 77)
     assert "n" not in sent
@@ -59,7 +60,7 @@ def test_sampling_parameters_are_sent_as_given():
 
 def test_n_samples_come_from_one_call_when_the_endpoint_supports_n():
     with FakeOpenAIServer("strict") as server:
-        res = run_with_client(server, lambda c: c.chat(USER, alias="small", role="executor", n=4))
+        res = run_with_client(server, lambda c: c.chat(USER, alias="small", role="executor", sampling=Sampling(n=4)))
     assert len(res.texts) == 4 and res.calls == 1
     assert [b.get("n") for b in server.chat_requests()] == [4]
 
@@ -144,8 +145,8 @@ def test_model_that_refuses_max_tokens_gets_max_completion_tokens_and_it_is_reme
     from tests.fakes.openai_server import Reply
 
     async def body(client: LLMClient):
-        await client.chat(USER, alias="small", role="executor", max_tokens=50)
-        await client.chat(USER, alias="small", role="executor", max_tokens=60)
+        await client.chat(USER, alias="small", role="executor", sampling=Sampling(max_tokens=50))
+        await client.chat(USER, alias="small", role="executor", sampling=Sampling(max_tokens=60))
 
     with FakeOpenAIServer("strict") as server:
         server.push_reply(Reply(status=400, error_message="Unsupported parameter: 'max_tokens' is not supported "

@@ -9,6 +9,7 @@ from egur_core.llm.cache import ResponseCache, cache_stats, clear_cache
 from egur_core.llm.config import simulated_settings
 from egur_core.memory.database import MemoryFile
 from egur_core.sim import SimulatedTransport
+from egur_core.strategy.sampling import Sampling
 
 MESSAGES = [{"role": "system", "content": "Think step by step."}, {"role": "user", "content": "What is 2+2?"}]
 
@@ -19,7 +20,8 @@ def ask(memory, namespace="t", cache=True, n=1, temperature=0.0, repeats=1):
     client = LLMClient(simulated_settings(), cache=rc, on_call=records.append, transport=transport)
 
     async def go():
-        out = [await client.chat(MESSAGES, alias="small", role="executor", n=n, temperature=temperature)
+        out = [await client.chat(MESSAGES, alias="small", role="executor",
+                                 sampling=Sampling(n=n, temperature=temperature))
                for _ in range(repeats)]
         await client.aclose()
         return out

@@ -51,7 +51,21 @@ def test_openai_api_key_in_env_makes_the_default_endpoint_real(in_tmp: Path):
     assert not settings.is_simulated and ep.simulated is False
     assert ep.api_key is not None and ep.api_key.get_secret_value() == SECRET
     assert {settings.resolve(r).model for r in ("guide", "executor", "consolidator")} == {"gpt-4o-mini"}
-    assert settings.resolve("guide").price_in == 0.15  # a known model gets its list price
+    price = settings.price_of("guide")  # a known model gets its list price, and says so
+    assert (price.input, price.output, price.source) == (0.15, 0.6, "genai-prices")
+
+
+def test_a_configured_price_wins_over_the_list_price(in_tmp: Path):
+    settings = load_settings(env={"OPENAI_API_KEY": SECRET})
+    settings.models["gpt-4o-mini"].price_in, settings.models["gpt-4o-mini"].price_out = 1.0, 2.0
+    assert settings.price_of("guide").model_dump() == {"input": 1.0, "output": 2.0, "cached_input": None,
+                                                        "source": "settings"}
+
+
+def test_a_local_model_with_no_price_set_has_an_unknown_price_not_zero(in_tmp: Path):
+    settings = load_settings(env={"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "EGUR_MODEL": "gpt-4o-mini"})
+    price = settings.price_of("executor")  # even a model named like a cloud model: this machine serves it
+    assert not price.known and price.source == "unknown"
 
 
 def test_base_url_and_egur_model_in_env(in_tmp: Path):
@@ -71,7 +85,7 @@ def test_config_file_is_read_with_its_key_from_api_key_env(in_tmp: Path):
     assert settings.resolve("executor").model == "qwen2.5:7b"
     assert settings.model_catalog()[0] == {"alias": "small", "model": "qwen2.5:7b", "price_in": 0.1,
                                            "price_out": 0.2, "description": "local and cheap",
-                                           "roles": ["executor"]}
+                                           "roles": ["executor"], "tiers": ["cheap"]}
 
 
 def test_egur_config_env_names_the_file(in_tmp: Path):
@@ -101,9 +115,20 @@ def test_inconsistent_file_names_the_problem(in_tmp: Path):
 
 
 def test_resolve_unknown_alias_lists_the_known_ones():
-    with pytest.raises(KeyError, match="known: consolidator, executor, guide, large, small"):
+    with pytest.raises(KeyError, match="alias: cheap, consolidator, executor, guide, large, small, strong"):
         simulated_settings().resolve("medium")
-    assert simulated_settings().known_aliases() == {"small", "large", "guide", "executor", "consolidator"}
+    assert simulated_settings().known_aliases() == {"small", "large", "guide", "executor", "consolidator", "cheap",
+                                                    "strong"}
+
+
+def test_tiers_resolve_to_the_models_the_settings_give_them():
+    settings = simulated_settings()
+    assert settings.resolve("cheap").model == "sim-mini" and settings.resolve("strong").model == "sim-pro"
+
+
+def test_a_single_real_model_serves_every_tier():
+    settings = load_settings(env={"OPENAI_BASE_URL": "http://localhost:8080/v1", "EGUR_MODEL": "qwen2.5-0.5b"})
+    assert {settings.resolve(t).model for t in ("cheap", "strong")} == {"qwen2.5-0.5b"}
 
 
 def _real_settings_with_key() -> Settings:

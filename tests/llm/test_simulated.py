@@ -16,6 +16,8 @@ from egur_core.runtime.engine import Runtime
 from egur_core.sim import SimulatedTransport
 from egur_core.sim.strategies import code_once, sat_solver
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.sampling import Sampling
+from egur_core.strategy.tool_protocol import input_from_arguments
 from egur_core.strategy.validation import validate_strategy
 from egur_core.tools.registry import default_registry
 
@@ -54,7 +56,7 @@ def test_the_guide_puts_a_proven_library_strategy_first():
     reply = ask(lambda c: c.structured(guide_for("p cnf 3 1\n1 2 3 0", library=[proven]), GuideReply,
                                        alias="large", role="guide"))
     first = reply.value.candidates[0]
-    assert first.strategy == sat_solver() and "entry 7" in first.rationale
+    assert first.use == "entry:7" and first.strategy is None and "entry 7" in first.rationale  # the compact form
 
 
 def test_the_consolidator_caches_the_cheapest_right_strategies():
@@ -64,7 +66,7 @@ def test_the_consolidator_caches_the_cheapest_right_strategies():
          "cost_usd": 0.001},
         {"candidate": 1, "strategy_name": dear["name"], "strategy_hash": "b", "strategy": dear, "correct": True,
          "cost_usd": 0.0},
-        {"candidate": 2, "strategy_name": "cot-small", "strategy_hash": "c", "strategy": cheap, "correct": False,
+        {"candidate": 2, "strategy_name": "cot-cheap", "strategy_hash": "c", "strategy": cheap, "correct": False,
          "cost_usd": 0.002},
     ]
     messages = consolidator_messages("p cnf 3 1\n1 2 3 0", "sat3", candidates, [], [], label_free=False)
@@ -92,8 +94,8 @@ def test_writing_code_beats_answering_directly_on_arithmetic():
 
 
 def chat(messages, **kw):
-    defaults = {"alias": "small", "role": "executor", "temperature": 0.0, "max_tokens": 2048, "n": 1}
-    return ask(lambda c: c.chat(messages, **{**defaults, **kw}))
+    sampling = Sampling(**{"max_tokens": 2048, **kw})
+    return ask(lambda c: c.chat(messages, alias="small", role="executor", sampling=sampling))
 
 
 PROBLEM = load_problems("bbeh:object_counting", 1, 0)[0].text
@@ -155,4 +157,25 @@ def test_any_structured_request_gets_a_schema_valid_reply():
 
     reply = ask(lambda c: c.structured([{"role": "user", "content": "Rate this."}], Verdict, alias="small",
                                        role="executor"))
-    assert reply.mode == "json_schema" and isinstance(reply.value, Verdict)
+    assert reply.mode == "json_schema_strict" and isinstance(reply.value, Verdict)
+
+
+def test_the_simulated_model_answers_a_tools_request_with_tool_calls_then_a_final_answer():
+    problem = load_problems("sat3", 1, 0)[0]
+    tools = default_registry().definitions(["sat_solver"])
+    messages = [{"role": "user", "content": problem.text}]
+
+    async def agent_turns(client):
+        first = await client.chat(messages, alias="large", role="executor", tools=tools)
+        [call] = first.tool_calls
+        history = [*messages, {"role": "assistant", "content": None, "tool_calls": [
+            {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}]},
+            {"role": "tool", "tool_call_id": call.id, "content": await solve(call.arguments)}]
+        return first, await client.chat(history, alias="large", role="executor", tools=tools)
+
+    async def solve(arguments):
+        return (await default_registry().get("sat_solver").run(input_from_arguments(arguments))).output
+
+    first, final = ask(agent_turns)
+    assert first.tool_calls[0].name == "sat_solver" and first.finish_reasons == ["tool_calls"]
+    assert final.tool_calls == [] and score_prediction(final.texts[0], problem)

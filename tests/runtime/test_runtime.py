@@ -101,23 +101,6 @@ def test_branch_jumps_forward_on_the_flag(runtime, chat):
     assert result.answer == "draft answer" and "bad" not in [t.step_id for t in result.trace]
 
 
-def test_agent_calls_tools_until_it_gives_a_final_answer(runtime, chat, tools):
-    replies = iter(["ACTION: calculator\nINPUT:\n6*7", "FINAL: 12"])
-    chat.reply = lambda m, kw: next(replies)
-    agent = {"id": "a", "op": "agent", "prompt": "{problem}", "tools": ["calculator"], "max_steps": 4, "out": "r"}
-    result = execute(runtime, make(agent, ANSWER))
-    assert result.answer == "12" and tools["calculator"].inputs == ["6*7"]
-    assert "OBSERVATION:\n12" in chat.calls[1]["messages"][-1]["content"]
-    assert result.trace[0].detail["turns"] == 2
-
-
-def test_agent_stops_at_its_step_limit(runtime, chat):
-    chat.reply = lambda m, kw: "ACTION: calculator\nINPUT:\n1+1"
-    agent = {"id": "a", "op": "agent", "prompt": "{problem}", "tools": ["calculator"], "max_steps": 3, "out": "r"}
-    result = execute(runtime, make(agent, ANSWER))
-    assert result.ok and len(runtime.llm.calls) == 3
-
-
 def test_call_budget_ends_the_execution_with_its_reason(runtime):
     sample = {**LLM, "n": 5, "temperature": 0.7}
     result = execute(runtime, make(sample, ANSWER, budget={"max_calls": 3}))
@@ -187,3 +170,41 @@ def test_candidate_executions_overlap_in_time(chat, tools):
     started = time.perf_counter()
     asyncio.run(five())
     assert time.perf_counter() - started < 0.6
+
+
+def test_a_dollar_budget_stops_the_execution_before_the_call_that_could_overrun_it(runtime, chat):
+    chat.cost_usd, chat.worst_usd = 0.001, 0.004  # each call costs $0.001 but could cost $0.004
+    steps = [LLM, {**LLM, "id": "second", "out": "r2"}, {**LLM, "id": "third", "out": "r3"}, ANSWER]
+    result = execute(runtime, make(*steps, budget={"max_cost_usd": 0.0055}))
+    assert len(chat.calls) == 2 and result.cost_usd == pytest.approx(0.002)
+    assert not result.ok and result.failed_step == "third" and "may cost up to $0.004" in result.error
+
+
+def test_without_a_dollar_budget_the_worst_case_is_not_asked(runtime, chat):
+    chat.worst_usd = 1_000.0
+    assert execute(runtime, make(LLM, ANSWER)).ok
+
+
+def test_a_dollar_budget_prices_every_sample(runtime, chat):
+    chat.worst_usd = 0.001
+    result = execute(runtime, make({**LLM, "n": 5, "temperature": 0.7}, ANSWER, budget={"max_cost_usd": 0.004}))
+    assert not result.ok and chat.calls == [] and "$0.005" in result.error
+
+
+def test_a_tool_steps_own_limits_reach_the_tool(runtime, tools):
+    step = {"id": "t", "op": "tool", "tool": "python", "input": "print(1)", "out": "r", "timeout_s": 3,
+            "memory_mb": 300}
+    execute(runtime, make(step, ANSWER))
+    assert tools["python"].limits == [{"timeout": 3, "memory_mb": 300}]
+
+
+def test_a_tool_step_without_limits_gets_the_runtimes_default_time(runtime, tools):
+    execute(runtime, make({"id": "t", "op": "tool", "tool": "python", "input": "x", "out": "r"}, ANSWER))
+    assert tools["python"].limits == [{"timeout": runtime.tool_timeout_s, "memory_mb": None}]
+
+
+def test_sampling_knobs_of_an_llm_step_reach_the_client(runtime, chat):
+    execute(runtime, make({**LLM, "seed": 11, "stop": ["END"], "frequency_penalty": -0.5}, ANSWER))
+    sampling = chat.calls[0]["sampling"]
+    assert (sampling.seed, sampling.stop, sampling.frequency_penalty, sampling.presence_penalty) == (
+        11, ["END"], -0.5, None)

@@ -67,3 +67,20 @@ def test_the_simulated_model_is_deterministic_for_a_seed(example_strategies):
     first = run(strategy, [problem], seed=7)[0][0]
     second = run(strategy, [problem], seed=7)[0][0]
     assert first.answer == second.answer and first.tokens_out == second.tokens_out
+
+
+def test_the_simulated_model_calls_the_solver_natively_and_answers_from_it(example_strategies):
+    strategy = Strategy.model_validate(example_strategies["native_tool_agent.json"])
+    problems = load_problems("sat3", 4, 5)
+    results = [r for r, _ in run(strategy, [p.text for p in problems])]
+    solved = [r for r in results if r.trace[0].tool_calls and r.trace[0].tool_calls[0].tool == "sat_solver"]
+    assert solved and all(r.trace[0].detail["tool_mode"] == "native" for r in results)
+    assert all(score_prediction(r.answer, p) for r, p in zip(results, problems) if r in solved)
+
+
+def test_the_heterogeneous_vote_runs_on_the_simulated_model(example_strategies):
+    strategy = Strategy.model_validate(example_strategies["heterogeneous_vote.json"])
+    problem = load_problems("bbeh:multistep_arithmetic", 1, 0)[0]
+    [(result, _)] = run(strategy, [problem.text])
+    calculated = next(t for t in result.trace if t.step_id == "calculate")
+    assert result.ok and calculated.ok and result.cost_usd > 0

@@ -93,3 +93,48 @@ def test_overlay_counts_loop_rounds(pips):
     trace = [StepTrace(step_id=s, op="x", iteration=i) for i in (1, 2) for s in ("write_code", "run", "critic")]
     dot = to_dot(pips, trace)
     assert "ran 2×" in dot and "×2 · $" in dot
+
+
+@pytest.fixture
+def ensemble(example_strategies) -> Strategy:
+    return Strategy.model_validate(example_strategies["heterogeneous_vote.json"])
+
+
+def node_line(dot: str, step_id: str) -> str:
+    return next(line for line in dot.splitlines() if line.strip().startswith(f'"{step_id}" ['))
+
+
+def test_an_ensemble_vote_gets_a_data_edge_from_each_method(ensemble):
+    found = edges(to_networkx(ensemble))
+    assert {("run_code", "vote", "data"), ("calculate", "vote", "data")} <= found
+    assert ("think", "vote", "next") in found and ("think", "vote", "data") not in found  # already connected
+    assert '"run_code" -> "vote" [style=dotted' in to_dot(ensemble)
+
+
+def test_an_ensemble_node_names_its_sources_and_the_tool_limits_show(ensemble):
+    dot = to_dot(ensemble)
+    assert "over program_answer, calculated, reasoning" in node_line(dot, "vote")
+    assert "tool: python · ≤20s · 512 MB" in node_line(dot, "run_code")
+    assert "seed=7" in node_line(dot, "think") and "stop" in node_line(dot, "formalize")
+    assert to_networkx(ensemble).nodes["vote"]["sources"] == "program_answer,calculated,reasoning"
+
+
+def test_gather_and_extract_are_drawn_with_their_own_shapes():
+    s = Strategy.model_validate({"name": "g", "steps": [
+        {"id": "facts", "op": "llm", "prompt": "{problem}", "out": "facts"},
+        {"id": "pick", "op": "extract", "from": "facts", "path": "result.value", "out": "value"},
+        {"id": "all", "op": "gather", "from": ["value", "facts"], "out": "both"},
+        {"id": "judge", "op": "select", "from": "both", "model": "large", "out": "r"},
+        {"id": "final", "op": "answer", "from": "r"}]})
+    dot = to_dot(s)
+    assert "shape=cds" in node_line(dot, "pick") and "facts → field result.value" in node_line(dot, "pick")
+    assert "shape=invhouse" in node_line(dot, "all") and "gather value, facts" in node_line(dot, "all")
+    assert "judge large over both" in node_line(dot, "judge")
+    assert ("facts", "all", "data") in edges(to_networkx(s))
+
+
+def test_the_graph_is_titled_with_the_derived_paradigm_and_the_dollar_budget(example_strategies):
+    agent = Strategy.model_validate(example_strategies["native_tool_agent.json"])
+    assert 'label="agentic · ≤$0.05"' in to_dot(agent).splitlines()[1]
+    assert to_networkx(agent).graph["paradigm"] == "agentic"
+    assert "≤30s · 512 MB" in node_line(to_dot(agent), "agent")

@@ -12,21 +12,20 @@ that maintains the memory is ``consolidator``; no baseline has a ``guide``.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from egur_core.evals.datasets.base import data_dir
 from egur_core.memory.records import ExecutionRecord, ProblemResult
 from egur_core.reasoner.method import Method, ProblemOutcome
+from egur_core.reasoner.ordering import InOrder, ProblemOrder
 from egur_core.reasoner.role_calls import UsageTotals
 from egur_core.reasoner.task import Task, Workload
 from egur_core.runtime.trace import ExecutionResult
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.shipped import shipped_strategies, shipped_strategy
 from egur_core.strategy.validation import validate_strategy
 
 
@@ -56,13 +55,12 @@ class Attempt:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def strategy_dir() -> Path:
-    return data_dir() / "strategies"
-
-
 def load_strategy(filename: str) -> Strategy:
-    """A shipped strategy from ``data/strategies/`` (CoT and SC *are* these files, not copies)."""
-    return Strategy.model_validate(json.loads((strategy_dir() / filename).read_text()))
+    """A shipped strategy (CoT and SC *are* the shipped files, not copies); ``filename`` may end in ``.json``."""
+    strategy = shipped_strategy(filename.removesuffix(".json"))
+    if strategy is None:
+        raise KeyError(f"no shipped strategy {filename!r}")
+    return strategy
 
 
 def cot_with_context(name: str, summary: str, header: str, variable: str) -> Strategy:
@@ -81,10 +79,10 @@ def library_strategies(known_tools: set[str], known_models: set[str]) -> tuple[d
     """Every shipped strategy valid for these tools and models, and why the others were skipped."""
     valid: dict[str, Strategy] = {}
     skipped: dict[str, str] = {}
-    for path in sorted(strategy_dir().glob("*.json")):
-        strategy, issues = validate_strategy(path.read_text(), known_tools, known_models)
+    for key, shipped in shipped_strategies().items():
+        strategy, issues = validate_strategy(shipped, known_tools, known_models)
         if strategy is None or issues:
-            skipped[path.stem] = str(issues[0]) if issues else "unreadable"
+            skipped[key] = str(issues[0]) if issues else "unreadable"
         else:
             valid[strategy.name] = strategy
     return valid, skipped
@@ -118,21 +116,30 @@ class Baseline(Method):
                   info: dict[str, Any] | None = None) -> str:
         """One online pass: tasks in order, memory updated after each; returns the run id."""
         run_id = run_id or self.start_run(config, info)
-        await self.run_stream(run_id, workload, lambda idx, task: self.solve(run_id, idx, task, workload, config))
+
+        async def solve(idx: int, task: Task, order: ProblemOrder, position: int) -> None:
+            await self.solve(run_id, idx, task, workload, config, InOrder(order, position))
+
+        await self.run_stream(run_id, workload, solve)  # one at a time: each learns before the next reads
         return run_id
 
-    async def solve(self, run_id: str, idx: int, task: Task, workload: Workload,
-                    config: BaselineConfig) -> ProblemOutcome:
+    async def solve(self, run_id: str, idx: int, task: Task, workload: Workload, config: BaselineConfig,
+                    gates: InOrder | None = None) -> ProblemOutcome:
+        gates = gates or InOrder.alone()
         started = time.perf_counter()
-        with self.memory.session() as store:
-            store.start_problem(run_id, idx, task.id, task.text, None, task.benchmark)
+        async with gates.starting():
+            with self.memory.session() as store:
+                store.start_problem(run_id, idx, task.id, task.text, None, task.benchmark)
         attempt = await self.attempt(task, config, run_id, idx)
         answer = attempt.result.answer if attempt.result.ok else None
         grader = workload.grader
         correct = (grader.grade(task, answer) if answer is not None else False) if grader is not None else None
-        learned = await self.learn(task, attempt, None if config.label_free else correct, config, run_id, idx)
-        gold = grader.gold(task) if grader is not None else None
-        return self._record(run_id, idx, task, attempt, correct, gold, learned, time.perf_counter() - started)
+        async with gates.committing():
+            learned = await self.learn(task, attempt, None if config.label_free else correct, config, run_id, idx)
+            gold = grader.gold(task) if grader is not None else None
+            outcome = self._record(run_id, idx, task, attempt, correct, gold, learned, time.perf_counter() - started)
+            gates.done(outcome)
+        return outcome
 
     def _record(self, run_id: str, idx: int, task: Task, attempt: Attempt, correct: bool | None, gold: str | None,
                 learned: UsageTotals, latency_s: float) -> ProblemOutcome:
@@ -140,10 +147,11 @@ class Baseline(Method):
         answer = r.answer if r.ok else None
         with self.memory.session() as store:
             execution_id = store.record_execution(ExecutionRecord(
-                run_id=run_id, idx=idx, candidate=0, strategy=attempt.strategy, rationale=attempt.rationale,
-                answer=r.answer, correct=correct, ok=r.ok, error=r.error, calls=r.calls, tokens_in=r.tokens_in,
-                tokens_out=r.tokens_out, cost_usd=r.cost_usd, latency_s=r.latency_s,
-                trace=[t.model_dump() for t in r.trace], chosen=True))
+                run_id=run_id, idx=idx, candidate=0, strategy=attempt.strategy, strategy_origin="baseline",
+                rationale=attempt.rationale, answer=r.answer, correct=correct,
+                feedback_source=None if correct is None else "label" if r.ok else "failed", ok=r.ok, error=r.error,
+                calls=r.calls, tokens_in=r.tokens_in, tokens_out=r.tokens_out, cost_usd=r.cost_usd,
+                latency_s=r.latency_s, trace=[t.model_dump() for t in r.trace], chosen=True))
             result = ProblemResult(
                 run_id=run_id, idx=idx, answer=answer, correct=correct, gold=gold, chosen_execution_id=execution_id,
                 chosen_strategy_hash=attempt.strategy.hash, cost_executor=r.cost_usd,

@@ -15,6 +15,7 @@ from egur_core.evals.baselines.memory_tables import latest_cheatsheet, save_chea
 from egur_core.reasoner.role_calls import UsageTotals, context_block
 from egur_core.reasoner.task import Task
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.sampling import Sampling
 
 CHEATSHEET_HEADER = "CHEATSHEET (insights curated from earlier problems; use what applies):"
 CURATOR_MARKER = "You are the cheatsheet curator of a Dynamic Cheatsheet memory."
@@ -72,7 +73,7 @@ class DynamicCheatsheet(Baseline):
                                     config.cheatsheet_words)
         try:
             reply = await self.llm.chat(messages, alias=self.curator_alias(config), role="consolidator",
-                                        temperature=0.0, max_tokens=3000)
+                                        sampling=Sampling(max_tokens=3000))
         except Exception:  # noqa: BLE001 - a failed curator keeps the old sheet; the run goes on
             return usage
         usage.add(reply)

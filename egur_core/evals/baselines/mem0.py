@@ -17,6 +17,7 @@ from egur_core.llm.json_repair import extract_json
 from egur_core.reasoner.role_calls import UsageTotals, context_block
 from egur_core.reasoner.task import Task
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.sampling import Sampling
 
 MEMORIES_HEADER = "MEMORIES (facts remembered from earlier problems, most relevant first):"
 EXTRACTOR_MARKER = "You are the memory extractor of a Mem0-style memory."
@@ -68,7 +69,7 @@ class Mem0Style(Baseline):
         messages = extractor_messages(problem.text, output or attempt.result.error or "", feedback)
         try:  # plain chat + JSON repair (Mem0's own extraction is a JSON-mode prompt, not a strict schema)
             reply = await self.llm.chat(messages, alias=self.curator_alias(config), role="consolidator",
-                                        temperature=0.0, max_tokens=800)
+                                        sampling=Sampling(max_tokens=800))
         except Exception:  # noqa: BLE001 - no facts this time; the run goes on
             return usage
         usage.add(reply)

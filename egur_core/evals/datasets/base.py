@@ -6,10 +6,8 @@ orchestrator never needs to know which benchmark it is running.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Callable
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,8 +15,7 @@ from pydantic import BaseModel
 
 from egur_core.reasoner.task import Task, Verifier
 from egur_core.runtime.answers import as_text  # noqa: F401  (scorers import it from here)
-
-DATA_DIR_ENV = "EGUR_DATA_DIR"
+from egur_core.strategy.shipped import DATA_DIR_ENV, data_dir  # noqa: F401  (datasets read their files there)
 
 
 class Problem(BaseModel):
@@ -76,16 +73,6 @@ class LabelGrader:
     def gold(self, task: Task) -> str | None:
         problem = self._problems.get(task.id)
         return problem.answer if problem is not None else None
-
-
-def data_dir() -> Path:
-    """The shipped data: the package's ``egur_core/data`` (in a checkout, a link to the top-level ``data/``;
-    in an installed wheel, a copy). ``EGUR_DATA_DIR`` overrides it (read on every call so tests and
-    deployments can point elsewhere without re-importing)."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser().resolve()
-    return Path(str(files("egur_core") / "data"))
 
 
 def benchmarks_dir() -> Path:

@@ -1,0 +1,118 @@
+"""Many problems in flight, with a defined meaning: the same seed gives the same run whatever the timing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+
+import duckdb
+import pytest
+
+from egur_core.memory.ops import AddNote, UpdateNote
+from egur_core.memory.store import MemoryStore
+from egur_core.reasoner.loop import LoopConfig
+from egur_core.reasoner.ordering import ProblemOrder, Stopped
+from egur_core.sim import SimulatedTransport
+from tests.reasoner.loop_runner import run_loop
+
+
+class Jittery:
+    """The simulated model with a random delay per request: the same replies, a different timing each run."""
+
+    def __init__(self, seed: int, jitter_seed: int):
+        self.inner, self.rng = SimulatedTransport(seed=seed), random.Random(jitter_seed)
+
+    async def handle_async_request(self, request):
+        await asyncio.sleep(self.rng.uniform(0, 0.02))
+        return await self.inner.handle_async_request(request)
+
+
+def _untimed(snapshot: str) -> dict:
+    """A before/after snapshot without its clock readings and run id (they differ between any two runs)."""
+    return {kind: {item: {k: v for k, v in row.items() if not k.endswith("_at") and k != "created_run_id"}
+                   for item, row in rows.items()}
+            for kind, rows in json.loads(snapshot).items()}
+
+
+def audit_log(store: MemoryStore) -> list[tuple]:
+    return [(r["kind"], r["actor"], r["idx"], r["payload"], _untimed(r["before"]), _untimed(r["after"]))
+            for r in store.query("SELECT kind, actor, idx, payload, \"before\", \"after\" FROM memory_ops "
+                                 "ORDER BY op_id")]
+
+
+def parallel_run(parallel: int, jitter_seed: int):
+    store = MemoryStore(duckdb.connect(":memory:"))
+    _, outcomes = run_loop(store, LoopConfig(benchmark="sat3", n=12, k=3, seed=1, parallel=parallel),
+                           transport=Jittery(1, jitter_seed))
+    return store, outcomes
+
+
+def test_the_same_seed_gives_the_same_memory_and_audit_log_whatever_the_timing():
+    first, one = parallel_run(4, jitter_seed=1)
+    second, two = parallel_run(4, jitter_seed=2)
+    assert audit_log(first) == audit_log(second)
+    assert [(o.idx, o.answer, o.exploited) for o in one] == [(o.idx, o.answer, o.exploited) for o in two]
+
+
+def test_outcomes_and_events_arrive_in_problem_order():
+    events = []
+    store = MemoryStore(duckdb.connect(":memory:"))
+    run_loop(store, LoopConfig(benchmark="sat3", n=8, k=2, seed=3, parallel=4), transport=Jittery(3, 5),
+             on_event=lambda e: events.append(e.idx) if e.kind == "problem_finished" else None)
+    assert events == list(range(8))
+
+
+def test_at_most_w_problems_are_in_flight():
+    async def scenario():
+        order, running, peak = ProblemOrder(10, parallel=3), set(), []
+
+        async def problem(position: int):
+            async with order.starting(position):
+                running.add(position)
+                peak.append(len(running))
+            await asyncio.sleep(0.01 * (10 - position))  # later problems finish first
+            async with order.committing(position):
+                running.discard(position)
+
+        await asyncio.gather(*(problem(p) for p in range(10)))
+        return max(peak)
+
+    assert asyncio.run(scenario()) == 3
+
+
+def test_a_problem_reads_the_memory_left_by_the_problems_w_places_before_it():
+    async def scenario():
+        order, memory, seen = ProblemOrder(6, parallel=2), [], {}
+
+        async def problem(position: int):
+            async with order.starting(position):
+                seen[position] = list(memory)
+            await asyncio.sleep(0.001 * position)
+            async with order.committing(position):
+                memory.append(position)
+
+        await asyncio.gather(*(problem(p) for p in range(6)))
+        return seen
+
+    assert asyncio.run(scenario()) == {0: [], 1: [], 2: [0], 3: [0, 1], 4: [0, 1, 2], 5: [0, 1, 2, 3]}
+
+
+def test_a_halted_order_starts_nothing_more():
+    async def scenario():
+        order = ProblemOrder(3, parallel=1, should_stop=lambda: True)
+        with pytest.raises(Stopped):
+            async with order.starting(0):
+                pass
+
+    asyncio.run(scenario())
+
+
+def test_an_edit_of_an_entry_another_problem_changed_meanwhile_is_queued_not_applied():
+    store = MemoryStore(duckdb.connect(":memory:"))
+    store.apply(AddNote(text="Check the parity first."), actor="person")
+    watermark = store.last_op_id()  # problem A reads the memory here
+    store.apply(UpdateNote(note_id=1, text="Check parity, then the sign."), actor="consolidator", idx=2)  # B commits
+    late = UpdateNote(note_id=1, text="Check parity last.")  # A's Consolidator, unaware of B
+    [(op, why)] = store.changed_since(watermark, [late, AddNote(text="An unrelated lesson.")])
+    assert op is late and "problem 3" in why
