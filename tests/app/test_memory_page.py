@@ -162,6 +162,9 @@ def test_audit_log_shows_each_ops_before_and_after_and_filters_by_entry(memory_d
                         "entry", {}) or str(entry_id) in json.loads(
                         store.op_log(1000).set_index("op_id").loc[o, "before"]).get("entry", {})]
     assert sorted(int(k[5:]) for k in shown) == sorted(touching) and op_id in touching
+    assert not [d for d in at.dataframe if list(d.value.columns) == ["item", "field", "before", "after"]]
+    at.session_state[f"op_{op_id}"] = True  # a person opens that op: its diff is drawn
+    at.run()
     diff = next(d.value for d in at.dataframe if list(d.value.columns) == ["item", "field", "before", "after"]
                 and (d.value["after"] == "renamed by a person").any())
     assert diff.iloc[0]["item"] == f"entry {entry_id}" and diff.iloc[0]["field"] == "signature"
