@@ -14,9 +14,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from egur_core.app.services import default_db, resolve_settings, role_summary
+from egur_core.app.services import default_db, resolve_settings, role_summary, sandbox_banner
 from egur_core.llm import Settings
-from egur_core.memory.database import MemoryFile, MemoryFileBusy
+from egur_core.memory.database import MemoryFile, MemoryFileBusy, MemoryFileError
 from egur_core.memory.store import MemoryStore
 
 
@@ -43,12 +43,16 @@ def memory_file(path: str) -> MemoryFile:
 
 @contextmanager
 def memory() -> Iterator[MemoryStore]:
-    """A short session on the memory file; a busy file becomes a clear message, not a traceback."""
+    """A short session on the memory file; a busy, corrupt or unreadable file becomes a clear message, not a
+    traceback."""
     try:
         with memory_file(db_path()).session() as store:
             yield store
     except MemoryFileBusy as exc:
         st.error(f"The memory file is in use by another program. {exc}")
+        st.stop()
+    except MemoryFileError as exc:
+        st.error(f"The memory file `{db_path()}` cannot be used: {exc}")
         st.stop()
 
 
@@ -61,6 +65,7 @@ def settings() -> Settings:
 
 def model_badge() -> None:
     """Always say whether answers come from the simulated model."""
+    sandbox_banner(st.error)
     current = settings()
     if current.is_simulated:
         st.caption(f":orange-badge[:material/science: Simulated model, offline] {role_summary(current)} · "

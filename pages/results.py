@@ -161,7 +161,7 @@ def diff_section(summary: pd.DataFrame) -> None:
 
 def downloads(summary: pd.DataFrame, run_ids: list[str]) -> None:
     left, right, _ = st.columns([1, 1, 3])
-    left.download_button("Summary CSV", summary.to_csv(index=False), "egur_runs.csv", "text/csv",
+    left.download_button("Summary CSV", results_data.safe_csv(summary), "egur_runs.csv", "text/csv",
                          key="download_summary", icon=":material/download:")
     right.download_button("Per-problem CSV", problems_csv(db_path(), tuple(run_ids)), "egur_problems.csv",
                           "text/csv", key="download_problems", icon=":material/download:")

@@ -13,7 +13,6 @@ from egur_core.app.doctor import DoctorReport, quick_doctor
 from egur_core.llm import EndpointConfig, ModelSpec, Settings, save_settings, simulated_settings
 from egur_core.llm.config import DEFAULT_REAL_MODEL
 from egur_core.llm.modes import MODE_LABELS
-from egur_core.llm.pricing import known_price
 from egur_core.strategy.roles import ROLES
 from pages.common import model_badge, settings
 
@@ -34,10 +33,14 @@ def models_frame(current: Settings, endpoint: str, mode: str) -> pd.DataFrame:
     if mode == "simulated" and not current.endpoints[endpoint].simulated:
         rows = [m.model_dump() for m in simulated_settings().models.values()]
     if mode == "endpoint" and current.endpoints[endpoint].simulated:
-        price_in, price_out = known_price(DEFAULT_REAL_MODEL)
-        rows = [{"alias": DEFAULT_REAL_MODEL, "model": DEFAULT_REAL_MODEL, "price_in": price_in,
-                 "price_out": price_out, "description": ""}]
+        rows = [{"alias": DEFAULT_REAL_MODEL, "model": DEFAULT_REAL_MODEL, "price_in": None,
+                 "price_out": None, "description": ""}]  # blank: the list price, if the model has one
     return pd.DataFrame(rows, columns=["alias", "model", "price_in", "price_out", "description"])
+
+
+def blank_to_none(value: object) -> float | None:
+    """A price cell left blank means "use the list price", not "free"."""
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def build(current: Settings, endpoint: str, form: dict, models: pd.DataFrame, roles: dict) -> Settings:
@@ -55,8 +58,8 @@ def build(current: Settings, endpoint: str, form: dict, models: pd.DataFrame, ro
         alias = str(row["alias"]).strip()
         if alias:
             specs[alias] = ModelSpec(alias=alias, model=str(row.get("model") or alias).strip(), endpoint=endpoint,
-                                     price_in=float(row.get("price_in") or 0),
-                                     price_out=float(row.get("price_out") or 0),
+                                     price_in=blank_to_none(row.get("price_in")),
+                                     price_out=blank_to_none(row.get("price_out")),
                                      description=str(row.get("description") or ""))
     return Settings(endpoints={**current.endpoints, endpoint: ep}, models=specs, roles=roles,
                     embedding_model=form.get("embedding_model") or None, concurrency=current.concurrency,
@@ -130,7 +133,9 @@ else:
                                            key=f"set_embed_{rev}", help="empty: a local deterministic embedding")
 
 st.subheader("Models and prices")
-st.caption("Aliases are what strategies name (e.g. `small`, `large`); prices are USD per 1M tokens.")
+st.caption("Aliases are what strategies name (e.g. `small`, `large`); prices are USD per 1M tokens. Leave a price "
+           "blank for the model's list price (genai-prices); a model served from this machine has none, and its "
+           "cost then shows as *price unknown*, never as free.")
 models = st.data_editor(models_frame(current, endpoint, form["mode"]), num_rows="dynamic", hide_index=True,
                         width="stretch", key=f"set_models_{rev}_{form['mode']}", column_config={
                             "alias": st.column_config.TextColumn("alias", required=True),
@@ -149,6 +154,9 @@ try:
 except (ValidationError, ValueError) as exc:
     problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
     st.error(f"These settings are not usable yet: {problem}")
+if candidate is not None:
+    st.caption("Prices used: " + "; ".join(f"`{alias}` {price.describe()}"
+                                            for alias, price in candidate.prices().items()))
 
 path = st.text_input("Settings file", os.environ.get("EGUR_CONFIG") or "egur.toml", key="set_path")
 b1, b2, b3, b4 = st.columns([1, 1, 1.3, 1.5], gap="small")

@@ -104,7 +104,22 @@ def problems_csv(store: MemoryStore, run_ids: list[str]) -> bytes:
                calls, latency_s, error
         FROM problems WHERE finished_at IS NOT NULL AND list_contains(?::VARCHAR[], run_id)
         ORDER BY run_id, idx""", [run_ids])
-    return frame.to_csv(index=False).encode()
+    return safe_csv(frame)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_csv(frame: pd.DataFrame) -> bytes:
+    """CSV a spreadsheet shows as text: a text cell starting with ``=``, ``+``, ``-``, ``@`` (or a tab or CR) gets a
+    leading ``'``, so a model-written ``=HYPERLINK(...)`` answer is not run as a formula when the file is opened.
+    Every CSV the app offers goes through here."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_STARTS)
+                                          else v)
+    return out.to_csv(index=False).encode()
 
 
 def run_records(store: MemoryStore, run_id: str, last: int | None = None) -> list[ProblemRecord]:

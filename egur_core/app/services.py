@@ -17,6 +17,7 @@ from egur_core.memory.database import MemoryFile
 from egur_core.memory.embedding import local_embedding
 from egur_core.sim import SimulatedTransport, simulator_fingerprint
 from egur_core.tools.registry import ToolRegistry, default_registry
+from egur_core.tools.sandbox import allow_unsafe_sandbox, sandbox_notice  # noqa: F401  (for the CLI and pages)
 
 DEFAULT_DB = "egur.duckdb"
 DB_ENV = "EGUR_DB"
@@ -65,6 +66,14 @@ def open_memory(path: str | Path = DEFAULT_DB, wait_s: float = 30.0, max_entries
                 max_notes: int = 200) -> MemoryFile:
     """The memory file; the caps bound the library and the notes (the least useful unpinned go first)."""
     return MemoryFile(path, wait_s=wait_s, max_entries=max_entries, max_notes=max_notes)
+
+
+def sandbox_banner(show: Callable[[str], object]) -> None:
+    """Call ``show`` (``st.error``, ``print``) with the sandbox notice when model code is not kernel-isolated:
+    the unsafe opt-in, or code steps refused on this host. Every page and the CLI show it."""
+    notice = sandbox_notice()
+    if notice:
+        show(notice)
 
 
 def role_summary(settings: Settings) -> str:

@@ -171,6 +171,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         result = store.import_memory(args.file, mode=mode)
     print(f"imported {result.entries} entries, {result.notes} notes, {result.strategies} strategies "
           f"({result.mode}); undo with: egur memory undo {result.batch_id}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

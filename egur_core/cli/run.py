@@ -65,7 +65,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 130
     with memory.session() as store:
         report = run_report(store, run_id)
+        evicted = store.evictions(run_id)
     _print_summary(report)
+    if evicted["entries"] or evicted["notes"]:
+        print(f"note: the size caps evicted {evicted['entries']} library entries and {evicted['notes']} notes "
+              f"(least useful, unpinned; --max-entries {args.max_entries}, --max-notes {args.max_notes}); "
+              f"see and undo them with: egur memory log --actor loop", file=sys.stderr)
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str))
         print(f"report: {args.report}", file=sys.stderr)

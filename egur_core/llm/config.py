@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,15 @@ from egur_core.llm.pricing import Price, list_price
 from egur_core.strategy.roles import ROLES, TIERS, Role  # noqa: F401  (Role is part of this module's API)
 
 DEFAULT_REAL_MODEL = "gpt-4o-mini"
+_USERINFO = re.compile(r"(?<=//)[^/@?#]*@")
+_SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:key|token|secret|password|passwd|sig|auth)[^=&#]*=)[^&#]*")
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with credentials hidden (``http://user:KEY@host`` and ``?api-key=...``): what may be stored or shown."""
+    if not url:
+        return url
+    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub("***@", url))
 
 
 class EndpointConfig(BaseModel):
@@ -33,8 +43,15 @@ class EndpointConfig(BaseModel):
     simulated: bool = False
     timeout_s: float = 60.0
     max_retries: int = 4
+    deadline_s: float | None = Field(None, gt=0, description="longest one call may take, retries included "
+                                     "(default: timeout_s x (max_retries + 1))")
     structured_mode: Literal["auto", "json_schema_strict", "json_schema", "json_object_schema", "json_object",
                              "text"] = "auto"
+
+    def call_deadline(self) -> float:
+        """A total bound on one call: the SDK's timeout only limits the gap between bytes, so a server
+        trickling one byte a second would otherwise hold a call for ever."""
+        return self.deadline_s or self.timeout_s * (self.max_retries + 1)
 
 
 class ModelSpec(BaseModel):
@@ -146,6 +163,7 @@ class Settings(BaseModel):
         data = json.loads(self.model_dump_json())
         for name, ep in self.endpoints.items():
             data["endpoints"][name]["has_api_key"] = ep.api_key is not None
+            data["endpoints"][name]["base_url"] = redact_url(ep.base_url)
         data["prices"] = {alias: price.model_dump() for alias, price in self.prices().items()}
         return data
 

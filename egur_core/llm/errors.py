@@ -14,7 +14,7 @@ from typing import Any
 
 import openai
 
-from egur_core.llm.config import EndpointConfig
+from egur_core.llm.config import EndpointConfig, redact_url
 from egur_core.strategy.sampling import OPTIONAL_PARAMS
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -40,14 +40,9 @@ def _server_message(exc: openai.APIStatusError) -> str:
     return str(body or exc.message)
 
 
-def redact_url(url: str) -> str:
-    """A URL without the credentials a user may have put in it (``http://user:KEY@host``)."""
-    return re.sub(r"//[^/@]*@", "//", url)
-
-
 def to_llm_error(exc: Exception, ep: EndpointConfig, model: str) -> LLMError:
     """Translate SDK exceptions into the few kinds a run can act on, with a human message."""
-    url = redact_url(ep.base_url or ("simulated" if ep.simulated else OPENAI_BASE_URL))
+    url = redact_url(ep.base_url) or ("simulated" if ep.simulated else OPENAI_BASE_URL)
     where = f"endpoint '{ep.name}' ({url}), model '{model}'"
     retries = f"after {ep.max_retries} retries"
     status: int | None = getattr(exc, "status_code", None)
@@ -133,3 +128,14 @@ def apply_quirks(params: dict[str, Any], quirks: set[str]) -> dict[str, Any]:
         if quirk.startswith(DROP):
             params.pop(quirk.removeprefix(DROP), None)
     return params
+
+
+MAX_PROMPT_CHARS = 4_000_000  # ~1M tokens: above any context window; a bigger request is a bug or an attack
+
+
+def refuse_oversized(messages: list[dict], endpoint: str) -> None:
+    """Raise before sending a request no endpoint could take (a 20 MB prompt would otherwise go out)."""
+    size = sum(len(str(m.get("content") or "")) for m in messages)
+    if size > MAX_PROMPT_CHARS:
+        raise LLMError("bad_request", f"prompt of {size:,} characters is over the limit of {MAX_PROMPT_CHARS:,}; "
+                       "it was not sent", endpoint=endpoint)

@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from egur_core.strategy.text import clean_json
+
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[ \t]*(?:json5?|JSON|javascript|js)?[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _LITERALS = {"True": "true", "False": "false", "None": "null", "NaN": "null", "Infinity": "null"}
@@ -22,7 +24,11 @@ _WORK_BUDGET_CHARS = 800_000
 
 
 def extract_json(text: str) -> Any:
-    """The first JSON value found in ``text``, repaired if needed; ValueError says why not."""
+    """The first JSON value found in ``text``, repaired if needed, lone surrogates replaced; ValueError says why not."""
+    return clean_json(_extract_json(text))
+
+
+def _extract_json(text: str) -> Any:
     if not isinstance(text, str) or not text.strip():
         raise ValueError("the reply is empty: no JSON to read")
     stripped = _THINK.sub("", text)

@@ -9,7 +9,6 @@ cost: tokens are estimated from characters and the usage is flagged ``estimated`
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -19,9 +18,13 @@ from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 from pydantic import BaseModel, Field
 
-CHARS_PER_TOKEN = 4.0
-# Per-message overhead of the chat format (role markers etc.), as OpenAI's tokenizer notes describe.
-MESSAGE_OVERHEAD_TOKENS = 4
+from egur_core.strategy.tokens import (  # noqa: F401  (re-exported)
+    CHARS_PER_TOKEN,
+    MESSAGE_OVERHEAD_TOKENS,
+    estimate_prompt_tokens,
+    estimate_tokens,
+)
+
 
 class Usage(BaseModel):
     """Tokens of one or more calls; ``estimated`` when any part was guessed from characters.
@@ -61,6 +64,13 @@ class Price(BaseModel):
     def known(self) -> bool:
         return self.input is not None and self.output is not None
 
+    def describe(self) -> str:
+        """One line a person reads: "$0.15 in / $0.60 out per 1M (settings)" or "price unknown"."""
+        if not self.known:
+            return "price unknown"
+        cached = f", ${self.cached_input:g} cached" if self.cached_input is not None else ""
+        return f"${self.input:g} in / ${self.output:g} out per 1M{cached} ({self.source})"
+
 
 def sum_usage(usages: Iterable[Usage]) -> Usage:
     total = Usage()
@@ -69,19 +79,6 @@ def sum_usage(usages: Iterable[Usage]) -> Usage:
     return total
 
 
-def estimate_tokens(text: str) -> int:
-    """~4 characters per token: the usual rule of thumb for English and code with BPE tokenizers."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def estimate_prompt_tokens(messages: list[dict]) -> int:
-    total = 0
-    for m in messages:
-        content = m.get("content") or ""
-        if isinstance(content, list):  # multi-part content: count the text parts
-            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        total += estimate_tokens(str(content)) + MESSAGE_OVERHEAD_TOKENS
-    return total
 
 
 def price_cost(price: Price, usage: Usage) -> float:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from egur_core.llm.errors import LLMError
 from egur_core.llm.pricing import Usage, estimate_prompt_tokens, estimate_tokens, sum_usage
 from egur_core.strategy.sampling import Sampling
+from egur_core.strategy.text import clean_text
 
 __all__ = ["CallRecord", "ChatResult", "Sampling", "ToolCall", "merge_results", "read_choices", "read_usage"]
 
@@ -71,7 +72,7 @@ def read_choices(completion: Any) -> tuple[list[str], list[str], list[ToolCall]]
     choices = sorted(completion.choices or [], key=lambda c: getattr(c, "index", 0) or 0)
     if not choices:
         raise LLMError("bad_reply", "the endpoint returned no choices")
-    texts = [(c.message.content if c.message is not None else None) or "" for c in choices]
+    texts = [clean_text((c.message.content if c.message is not None else None) or "") for c in choices]
     return texts, [c.finish_reason or "stop" for c in choices], _tool_calls_of(choices[0].message)
 
 

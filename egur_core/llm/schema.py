@@ -15,9 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-GRAMMAR_UNFRIENDLY = frozenset({"maxLength", "minLength"})
-"""String lengths: llama.cpp turns ``maxLength: N`` into N nested optional rules, and a few of them make a
-grammar its parser refuses (llama-cpp-python then crashes). Pydantic checks lengths after parsing anyway."""
+GRAMMAR_UNFRIENDLY = frozenset({"maxLength", "minLength", "pattern"})
+"""String lengths and patterns. llama.cpp turns ``maxLength: N`` into N nested optional rules, and a few of
+them make a grammar its parser refuses (llama-cpp-python then crashes); its pattern converter refuses most
+regex syntax (``(?:...)``, ``\\w``) and the server then silently decodes any JSON at all. Pydantic checks
+lengths and patterns after parsing anyway."""
 
 
 def plain_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -27,9 +29,10 @@ def plain_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _without(node: Any, keys: frozenset[str]) -> Any:
-    """``node`` without those keywords (a keyword's value is a number; a property of that name maps to a schema)."""
+    """``node`` without those keywords (a keyword's value is a number or a string; a property of that name
+    maps to a schema)."""
     if isinstance(node, dict):
-        return {k: _without(v, keys) for k, v in node.items() if not (k in keys and isinstance(v, int))}
+        return {k: _without(v, keys) for k, v in node.items() if not (k in keys and isinstance(v, int | str))}
     if isinstance(node, list):
         return [_without(v, keys) for v in node]
     return node

@@ -167,22 +167,23 @@ class CurationMixin(StoreBase):
         refs = touched(op)
         self._require(refs)
         if actor != "person":
-            self._refuse_pinned_loss(op)
+            self._refuse_pinned_change(op)
         before = self._snapshot(refs)
         created = getattr(self, f"_do_{op.op}")(op, actor, run_id, idx)
         after = self._snapshot(refs + ([created] if created else []))
         return self._log(LogEntry(op.op, actor, run_id, idx, op.model_dump(mode="json"), before, after, batch_id))
 
-    def _refuse_pinned_loss(self, op: MemoryOp) -> None:
-        """Pinned means "a person wants this kept": only a person may delete or merge it away."""
-        doomed: list[Ref] = []
-        if isinstance(op, (DeleteEntry, DeleteNote)):
-            doomed = touched(op)
-        elif isinstance(op, (MergeEntries, MergeNotes)):
-            doomed = touched(op)[1:]
-        for kind, item_id in doomed:
+    def _refuse_pinned_change(self, op: MemoryOp) -> None:
+        """Pinned means "a person owns this": only a person may pin, unpin, edit, merge or delete it.
+
+        Ratings (``rate_note``) still count: they measure a note, they do not change it."""
+        if isinstance(op, (UpdateEntry, UpdateNote)) and op.pinned is not None:
+            raise MemoryOpError("only a person can pin or unpin")
+        if isinstance(op, RateNote):
+            return
+        for kind, item_id in touched(op):
             if self._snapshot([(kind, item_id)])[kind][str(item_id)]["pinned"]:
-                raise MemoryOpError(f"{kind} {item_id} is pinned; only a person can delete or merge it")
+                raise MemoryOpError(f"{kind} {item_id} is pinned; only a person can change it")
 
     def _checked_strategy(self, data: dict, parent_hash: str | None, actor: str) -> str:
         strategy, issues = validate_strategy(data)

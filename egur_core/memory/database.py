@@ -36,7 +36,11 @@ from egur_core.memory.store import MemoryStore
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 
 
-class MemoryFileBusy(RuntimeError):
+class MemoryFileError(RuntimeError):
+    """The memory file cannot be used right now; the message says why and what to do."""
+
+
+class MemoryFileBusy(MemoryFileError):
     """Another process kept the memory file locked for longer than we were willing to wait."""
 
     def __init__(self, path: str, pid: int | None, command: str | None, waited_s: float):
@@ -46,6 +50,56 @@ class MemoryFileBusy(RuntimeError):
             f"memory file {path} is in use by {who}; waited {waited_s:.0f}s. "
             f"Stop that program (a dashboard or another `egur` command), or point --db at another file, "
             f"then try again.")
+
+
+class MemoryFileCorrupt(MemoryFileError):
+    """The file is not a usable EGuR memory: empty, truncated, damaged, or another kind of file."""
+
+    def __init__(self, path: str, what: str):
+        self.path = path
+        super().__init__(
+            f"memory file {path} cannot be used: {what}. Nothing was changed. To recover, restore a backup, or "
+            f"import an export into a new file (egur memory import EXPORT.json --db NEW.duckdb)")
+
+
+_SIGNATURES = ((b"SQLite format 3", "an SQLite database"), (b"PK\x03\x04", "a zip archive (an export? import it)"),
+               (b"PAR1", "a Parquet file"), (b"{", "a JSON file (an export? import it)"), (b"[", "a JSON file"))
+
+
+def describe_file(path: str, reason: str) -> str:
+    """What a file that DuckDB refused (saying ``reason``) seems to be, for the one-line message."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+        size = os.path.getsize(path)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    if size == 0:
+        return "the file is empty (0 bytes)"
+    if head[8:12] == b"DUCK":
+        detail = " ".join(reason.split())[:200]
+        return f"a DuckDB file that is truncated, damaged or from another DuckDB version ({size:,} bytes: {detail})"
+    kind = next((name for magic, name in _SIGNATURES if head.lstrip().startswith(magic)), None)
+    return f"it is {kind}, not a DuckDB memory" if kind else f"it is not a DuckDB database ({size:,} bytes)"
+
+
+def _refuse_foreign(path: str, con: duckdb.DuckDBPyConnection) -> None:
+    """A DuckDB database of another program is not migrated into a memory (that would change it)."""
+    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if tables and "schema_migrations" not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise MemoryFileCorrupt(path, f"it is a DuckDB database of another program (tables {shown}), not a memory")
+
+
+def keep_private(path: str, *, created: bool = False) -> None:
+    """Memory files hold gold answers and traces: owner-only (0600) when we create one, and its write-ahead
+    log always (DuckDB creates that with the default mode)."""
+    for name in ((path,) if created else ()) + (f"{path}.wal",):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass
 
 
 def lock_holder(message: str) -> tuple[int | None, str | None]:
@@ -96,16 +150,23 @@ class MemoryFile:
 
     @contextmanager
     def session(self) -> Iterator[MemoryStore]:
-        """Open (waiting while another process holds the file), yield the store, release."""
+        """Open (waiting while another process holds the file), yield the store, release.
+
+        Raises :class:`MemoryFileBusy` or :class:`MemoryFileCorrupt`, each with a message for a person."""
         shared = self._acquire()
         try:
-            yield self._store_for(shared)
+            try:
+                store = self._store_for(shared)
+            except duckdb.Error as exc:  # opened, but its tables cannot be read or migrated
+                raise MemoryFileCorrupt(self.path, describe_file(self.path, str(exc))) from None
+            yield store
         finally:
             self._release(shared)
 
     def _store_for(self, shared: _Shared) -> MemoryStore:
         with self._store_lock:
             if self._store is None or self._store._root is not shared.con:
+                _refuse_foreign(self.path, shared.con)
                 self._store = MemoryStore(shared.con, self._embed, max_entries=self._caps[0],
                                           max_notes=self._caps[1], write_lock=shared.write_lock)
             return self._store
@@ -128,6 +189,7 @@ class MemoryFile:
         open, which costs tens of milliseconds; an idle process still lets go within a second."""
         with _OPEN_LOCK:
             shared.refs -= 1
+            keep_private(self.path)
             if shared.refs:
                 return
             if self.linger_s <= 0 or self._others_waiting():
@@ -184,10 +246,13 @@ class MemoryFile:
         try:
             while True:
                 try:
-                    return duckdb.connect(self.path)
+                    created = not os.path.exists(self.path)
+                    con = duckdb.connect(self.path)
+                    keep_private(self.path, created=created)
+                    return con
                 except duckdb.Error as exc:
                     if not is_lock_error(exc):
-                        raise
+                        raise MemoryFileCorrupt(self.path, describe_file(self.path, str(exc))) from None
                     marker.touch()
                     waited = time.monotonic() - start
                     if waited >= self.wait_s:

@@ -72,7 +72,27 @@ class ExchangeMixin(CurationMixin):
             notes = self._insert_rows("note", [r.model_dump() for r in data.notes], mode, source, batch_id, op_ids)
             self._bump_item_counters(data)
         return ImportResult(batch_id=batch_id, mode=mode, entries=entries, notes=notes,
-                            strategies=len(data.strategies), history_ops=history, op_ids=op_ids)
+                            strategies=len(data.strategies), history_ops=history, op_ids=op_ids,
+                            warnings=self.cap_warnings())
+
+    def cap_warnings(self) -> list[str]:
+        """Sizes over the caps, said before the next memory edit evicts anything (never silently)."""
+        warnings = []
+        for kind, table, cap, option in (("library entries", "library", self.max_entries, "--max-entries"),
+                                         ("notes", "notes", self.max_notes, "--max-notes")):
+            count = int(self._scalar(f"SELECT count(*) FROM {table}"))
+            if count > cap:
+                warnings.append(f"the memory holds {count} {kind}, over its cap of {cap}: the next memory edit "
+                                f"evicts the {count - cap} least useful unpinned ones (raise {option}, or prune "
+                                "what you do not need)")
+        return warnings
+
+    def evictions(self, run_id: str) -> dict[str, int]:
+        """How many entries and notes a run's memory edits evicted at the size caps (logged, undoable ops)."""
+        rows = self._rows("SELECT kind, count(*) AS n FROM memory_ops WHERE run_id = ? AND actor = 'loop' AND "
+                          "kind IN ('delete_entry', 'delete_note') AND undo_of IS NULL GROUP BY kind", [run_id])
+        found = {r["kind"]: int(r["n"]) for r in rows}
+        return {"entries": found.get("delete_entry", 0), "notes": found.get("delete_note", 0)}
 
     def _log_change(self, kind: str, item_id: int, verb: str, source: str, batch_id: str,
                     row: dict[str, Any] | None = None) -> int:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from egur_core.strategy.model import Strategy
 from egur_core.strategy.roles import ROLES
+from egur_core.strategy.text import clean_text
 
 ProposalStatus = Literal["pending", "approved", "rejected"]
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "stopped", "failed")
@@ -37,7 +38,7 @@ def utcnow() -> datetime:
 
 def dumps(value: Any) -> str:
     """Compact, deterministic JSON for JSON columns (sorted keys so snapshots compare as text)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return clean_text(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str))
 
 
 class _Record(BaseModel):
@@ -205,6 +206,15 @@ class Proposal(_Record):
     note: str = ""
 
 
+class ProblemOps(_Record):
+    """What became of one problem's Consolidator ops (see ``MemoryStore.apply_problem_ops``)."""
+
+    applied: list[int] = Field(default_factory=list, description="op ids in the audit log")
+    proposed: list[int] = Field(default_factory=list, description="proposal ids in the review queue")
+    dropped: list[str] = Field(default_factory=list, description="ops refused, with the reason")
+    already_done: bool = Field(False, description="a resumed run found them applied before the restart")
+
+
 class ImportResult(_Record):
     batch_id: str
     mode: Literal["replace", "merge"]
@@ -213,3 +223,4 @@ class ImportResult(_Record):
     strategies: int
     history_ops: int
     op_ids: list[int]
+    warnings: list[str] = Field(default_factory=list, description="what the import will cause: caps passed")

@@ -1,6 +1,6 @@
-"""The review queue (Consolidator proposals a person approves) and bulk pruning.
+"""The review queue (Consolidator proposals a person approves), one problem's ops applied once, bulk pruning.
 
-Both end in ordinary logged ops, so everything they do shows in the audit log and can be undone.
+All end in ordinary logged ops, so everything they do shows in the audit log and can be undone.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 
 from egur_core.memory.curation import CurationMixin, parse_op, touched
 from egur_core.memory.ops import DeleteEntry, DeleteNote, MemoryOp
-from egur_core.memory.records import MemoryOpError, Proposal, PruneRule, dumps, utcnow
+from egur_core.memory.records import MemoryOpError, ProblemOps, Proposal, PruneRule, dumps, utcnow
 
 
 class ReviewMixin(CurationMixin):
@@ -54,6 +54,44 @@ class ReviewMixin(CurationMixin):
                 where = f"problem {hit['idx'] + 1}" if hit["idx"] is not None else "a person"
                 conflicts.append((op, f"op {hit['op_id']} ({where}) changed it after this problem started"))
         return conflicts
+
+    def apply_problem_ops(self, ops: Sequence[MemoryOp | dict], run_id: str, idx: int, *, review: bool = False,
+                          actor: str = "consolidator", read_at: int | None = None) -> ProblemOps:
+        """Apply (or, with ``review``, queue) one problem's ops exactly once, in one transaction.
+
+        A run killed after this commit but before the problem was finished redoes the problem on resume;
+        its ops are then found already logged for ``(run_id, idx)`` and nothing is applied twice. An op
+        the store refuses (a pinned item, an id gone meanwhile, an invalid strategy) is dropped with its
+        reason; the others still apply. ``read_at``: the newest op when the problem read the memory; an op on
+        an item changed after it (problems run in parallel) is queued for review instead: first writer wins."""
+        parsed = [parse_op(op) for op in ops]
+        outcome = ProblemOps()
+        with self._tx():
+            if self._problem_ops_done(run_id, idx, review, actor):
+                outcome.already_done = True
+                return outcome
+            for op, why in self.changed_since(read_at, parsed) if read_at is not None else []:
+                parsed.remove(op)
+                outcome.proposed += self.propose([op], run_id, idx, note=f"conflict: {why}")
+                outcome.dropped.append(f"{op.op}: conflict, queued for review: {why}")
+            if review:
+                outcome.proposed += self.propose(parsed, run_id, idx)
+                return outcome
+            batch_id = f"batch-{uuid.uuid4().hex[:12]}" if len(parsed) > 1 else None
+            for op in parsed:
+                try:  # a refusal is raised before the op writes anything, so the transaction stays whole
+                    outcome.applied.append(self._apply_one(op, actor, run_id, idx, batch_id))
+                except MemoryOpError as exc:
+                    outcome.dropped.append(f"{op.op}: {exc}")
+            self._enforce_caps(run_id, idx)
+        return outcome
+
+    def _problem_ops_done(self, run_id: str, idx: int, review: bool, actor: str) -> bool:
+        """Whether this problem's ops were applied or queued before (a resumed run redoing it)."""
+        queued = bool(self._scalar("SELECT count(*) FROM proposals WHERE run_id = ? AND idx = ?", [run_id, idx]))
+        applied = bool(self._scalar("SELECT count(*) FROM memory_ops WHERE actor = ? AND run_id = ? AND idx = ? "
+                                    "AND undo_of IS NULL", [actor, run_id, idx]))
+        return queued or applied
 
     def pending_proposals(self) -> list[Proposal]:
         return self.proposals(status="pending")

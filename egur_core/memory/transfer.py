@@ -1,5 +1,4 @@
 """The memory export format: the library (with its strategies), notes and their op log, as a file.
-
 The store's ``export_memory`` / ``import_memory`` (``memory/exchange.py``) read and write it.
 
 Two formats, same content:
@@ -8,17 +7,16 @@ Two formats, same content:
   "library": [...], "notes": [...], "memory_ops": [...]}``, rows in id order.
 * ``.zip``: a zip of Parquet files (``strategies``, ``library``, ``notes``, ``memory_ops``) plus
   ``manifest.json`` holding the format marker and version. JSON-valued fields (a strategy, an op's
-  payload and snapshots) are JSON text columns. A zip, not a directory, so it is one file to
-  download, upload or mail.
+  payload and snapshots) are JSON text columns. A zip: one file to download, upload or mail.
 
-Embeddings are not exported: the importing store recomputes them with its own embedder, so its
-vectors stay comparable. Runs and executions are not part of memory and are not exported.
+Embeddings are not exported (the importing store recomputes them, so its vectors stay comparable),
+nor are runs and executions (not part of memory).
 
-Import validates the *whole* file before touching the store (marker, version, every row's schema,
-every strategy through ``validate_strategy`` and its hash, references between rows) and refuses a
-bad file with :class:`MemoryImportError` naming the first problems. The import itself is logged as
-ops by actor ``"import"`` in one batch (``store.undo_batch(result.batch_id)`` reverts it). Those
-import ops are left out of exports, so export -> import into an empty store -> export is identical.
+Import checks the file's declared sizes first (``import_limits.py``), then validates the *whole* file
+before touching the store (marker, integer version, every row's schema and field lengths, every
+strategy and its hash, references) and refuses a bad file with :class:`MemoryImportError`. The
+import is logged as ops by actor ``"import"`` in one batch (``store.undo_batch(result.batch_id)``
+reverts it), left out of exports: export -> import into an empty store -> export is identical.
 
 ``mode="replace"`` swaps the store's library and notes for the file's, ids preserved; the file's op
 history is kept with its op ids when the store's log is empty, else renumbered after it.
@@ -31,17 +29,28 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from egur_core.memory.curation import SNAPSHOT_DEFAULTS, TABLES
+from egur_core.memory.import_limits import (
+    MAX_EXAMPLE_CHARS,
+    MAX_NOTE_CHARS,
+    MAX_SIGNATURE_CHARS,
+    check_file_size,
+    check_parquet,
+    check_rows,
+    check_zip,
+)
 from egur_core.memory.records import MemoryImportError, dumps
+from egur_core.strategy.text import clean_json
 from egur_core.strategy.validation import validate_strategy
 
 FORMAT, VERSION = "egur-memory", 1
@@ -69,8 +78,8 @@ class StrategyRow(_Row):
 
 class EntryRow(_Row):
     entry_id: int = Field(ge=1)
-    signature: str = Field(min_length=1)
-    example: str = ""
+    signature: str = Field(min_length=1, max_length=MAX_SIGNATURE_CHARS)
+    example: str = Field("", max_length=MAX_EXAMPLE_CHARS)
     benchmark: str
     strategy_hash: str = Field(min_length=1)
     uses: int = Field(ge=0)
@@ -100,7 +109,7 @@ class EntryRow(_Row):
 
 class NoteRow(_Row):
     note_id: int = Field(ge=1)
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
     benchmark: str
     helpful: int = Field(ge=0)
     harmful: int = Field(ge=0)
@@ -147,9 +156,10 @@ def write_export(data: MemoryExport, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "json":
         text = json.dumps(data.model_dump(mode="json", by_alias=True), indent=1, sort_keys=True, ensure_ascii=False)
-        path.write_text(text + "\n")
+        with private_file(path) as handle:
+            handle.write((text + "\n").encode("utf-8", errors="surrogatepass"))
         return path
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+    with private_file(path) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(zipfile.ZipInfo("manifest.json", _ZIP_TIME), dumps({"format": FORMAT, "version": VERSION}))
         for section in SECTIONS:
             rows = [_flatten(section, row.model_dump(by_alias=True)) for row in getattr(data, section)]
@@ -157,6 +167,13 @@ def write_export(data: MemoryExport, path: str | Path) -> Path:
             pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema(section)), buf)
             zf.writestr(zipfile.ZipInfo(f"{section}.parquet", _ZIP_TIME), buf.getvalue())
     return path
+
+
+def private_file(path: Path) -> BinaryIO:
+    """Open ``path`` for writing, owner-only (0600): an export holds the memory's notes and strategies."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode on open: tighten it too
+    return os.fdopen(fd, "wb")
 
 
 def _format_of(path: Path) -> Literal["json", "zip"]:
@@ -194,10 +211,15 @@ def read_export(path: str | Path) -> MemoryExport:
     path = Path(path)
     if not path.is_file():
         raise MemoryImportError(f"cannot import {path}: no such file")
-    raw = _read_json(path) if _format_of(path) == "json" else _read_zip(path)
+    if _format_of(path) == "json":
+        check_file_size(path)
+        raw = clean_json(_read_json(path))
+    else:
+        raw = clean_json(_read_zip(path))
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise MemoryImportError(f"cannot import {path.name}: not an EGuR memory export (no \"format\": \"{FORMAT}\")")
-    if raw.get("version") != VERSION:
+    check_rows(path, raw)
+    if type(raw.get("version")) is not int or raw.get("version") != VERSION:  # `true == 1` in Python
         raise MemoryImportError(f"cannot import {path.name}: export version {raw.get('version')!r}, "
                                 f"this EGuR reads version {VERSION}")
     try:
@@ -211,13 +233,13 @@ def read_export(path: str | Path) -> MemoryExport:
     return data
 
 
-def _refusal(path: Path, problems: list[str]) -> str:
+def _refusal(path: Path, problems: list[str]) -> str:  # the first five, then a count
     shown = "\n  ".join(problems[:5])
     more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
     return f"cannot import {path.name}: {len(problems)} problem(s), nothing was changed:\n  {shown}{more}"
 
 
-def _loc(loc: tuple) -> str:
+def _loc(loc: tuple) -> str:  # ('library', 3, 'text') -> library[3].text
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -237,6 +259,7 @@ def _read_json(path: Path) -> Any:
 def _read_zip(path: Path) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(path) as zf:
+            check_zip(path, zf)
             names = set(zf.namelist())
             missing = [n for n in ("manifest.json", *(f"{s}.parquet" for s in SECTIONS)) if n not in names]
             if missing:
@@ -244,7 +267,9 @@ def _read_zip(path: Path) -> dict[str, Any]:
                                         f"(missing {', '.join(missing)})")
             raw: dict[str, Any] = json.loads(zf.read("manifest.json"))
             for section in SECTIONS:
-                rows = pq.read_table(io.BytesIO(zf.read(f"{section}.parquet"))).to_pylist()
+                data = zf.read(f"{section}.parquet")
+                check_parquet(path, section, data)
+                rows = pq.read_table(io.BytesIO(data)).to_pylist()
                 raw[section] = [{k: json.loads(v) if k in JSON_FIELDS.get(section, ()) and v is not None else v
                                  for k, v in row.items()} for row in rows]
             return raw

@@ -2,8 +2,9 @@
 
 It sees the problem, every candidate with its outcome (correct, cost, a trace summary) and the
 memory that was retrieved, and returns memory ops (add / update / merge / delete entries and
-notes, helpful/harmful ratings), never a rewrite. Ops that refer to things it was not shown, or
-that fail validation, are dropped with a reason, so one confused reply cannot wreck the memory.
+notes, helpful/harmful ratings), never a rewrite. Ops that refer to things it was not shown, that
+pin or unpin, or that fail validation, are dropped with a reason, so one confused (or injected)
+reply cannot wreck the memory; the store then drops any op on a pinned item, also with the reason.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from egur_core.memory.ops import MemoryOp, MergeEntries, MergeNotes, OpList
+from egur_core.memory.ops import MemoryOp, MergeEntries, MergeNotes, OpList, UpdateEntry, UpdateNote
 from egur_core.reasoner.role_calls import StructuredModel, UsageTotals, call_role, context_block
 from egur_core.strategy.validation import validate_strategy
 
@@ -33,8 +34,9 @@ class ConsolidationOutcome(UsageTotals):
 
 def consolidator_messages(problem: str, benchmark: str, candidates: list[dict], library: list[dict],
                           notes: list[dict], label_free: bool) -> list[dict]:
-    context = {"problem": problem[:3000], "benchmark": benchmark, "feedback": "label-free" if label_free else "label",
-               "candidates": candidates, "library": library, "notes": notes}
+    # what changes least comes first, so a provider's prefix cache serves as much of the prompt as it can
+    context = {"benchmark": benchmark, "feedback": "label-free" if label_free else "label", "library": library,
+               "notes": notes, "problem": problem[:3000], "candidates": candidates}
     system = (
         f"{CONSOLIDATOR_MARKER} After each problem you edit the memory so that the next strategies are more "
         "accurate and cheaper. Return delta operations only, never a rewrite:\n"
@@ -85,6 +87,8 @@ def _checked_op(raw: dict[str, Any], shown_entries: set[int], shown_notes: set[i
         op = OpList.model_validate({"ops": [raw]}).ops[0]
     except ValidationError as exc:
         return None, f"{raw.get('op', '?')}: {exc.errors()[0]['msg']}"
+    if isinstance(op, UpdateEntry | UpdateNote) and op.pinned is not None:
+        return None, f"{op.op}: only a person can pin or unpin"
     for ref in _entry_refs(op):
         if ref not in shown_entries:
             return None, f"{op.op}: entry {ref} was not shown to the Consolidator"

@@ -150,7 +150,7 @@ def guide_messages(problem: str, k: int, library: list[dict], notes: list[dict],
         + '\nReply with JSON only: {"candidates": [{"rationale": "...", "strategy": {...}} or '
         '{"rationale": "...", "use": "...", "set": {...}}, ...]}'
     )
-    context = {"problem": problem, "k": k, "library": library, "notes": notes}
+    context = {"k": k, "library": library, "notes": notes, "problem": problem}  # the problem last: caching
     user = context_block(CONTEXT_HEADER, context) + f"Write {k} candidate strategies for this problem."
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

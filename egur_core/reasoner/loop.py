@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from egur_core.memory.ops import AddEntry
-from egur_core.memory.records import ExecutionRecord, MemoryOpError, ProblemResult, Retrieved, RetrievedEntry
+from egur_core.memory.records import ExecutionRecord, ProblemResult, Retrieved, RetrievedEntry
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.consolidator import ConsolidationOutcome, consolidate, consolidator_messages
 from egur_core.reasoner.exploit import ExploitRule, ExploreSchedule
@@ -257,14 +257,11 @@ class EGuRLoop(Method):
         for op in consolidation.ops:
             if isinstance(op, AddEntry) and not op.example:
                 op.example = p.task.text[:20_000]
-        with self.memory.session() as store:
-            _hold_back_conflicts(store, p)
-            if config.review:
-                return 0, len(store.propose(consolidation.ops, p.run_id, p.idx))
-            try:
-                return len(store.apply_many(consolidation.ops, "consolidator", p.run_id, p.idx)), 0
-            except MemoryOpError:
-                return _apply_one_by_one(store, consolidation, p.run_id, p.idx), 0
+        with self.memory.session() as store:  # once per problem, even if a killed run redoes it on resume
+            done = store.apply_problem_ops(consolidation.ops, p.run_id, p.idx, review=config.review,
+                                           read_at=p.watermark)
+        consolidation.dropped += done.dropped
+        return len(done.applied), len(done.proposed)
 
     def _finish_problem(self, p: _Problem, execution_ids: list[int]) -> ProblemOutcome:
         guide, cons, results, chosen = p.guide, p.consolidation or ConsolidationOutcome(), p.results, p.chosen
@@ -280,8 +277,8 @@ class EGuRLoop(Method):
             tokens_consolidator_in=cons.tokens_in, tokens_consolidator_out=cons.tokens_out,
             calls=guide.calls + sum(r.calls for r in results) + cons.calls,
             latency_s=time.perf_counter() - p.started, fallback=p.fallback,
-            tokens_cached_in=guide.tokens_cached + cons.tokens_cached,
-            tokens_reasoning=guide.tokens_reasoning + cons.tokens_reasoning,
+            tokens_cached_in=guide.tokens_cached + cons.tokens_cached + sum(r.tokens_cached for r in results),
+            tokens_reasoning=guide.tokens_reasoning + cons.tokens_reasoning + sum(r.tokens_reasoning for r in results),
             error=_problem_error(p))
         with self.memory.session() as store:
             store.finish_problem(result)
@@ -314,24 +311,3 @@ def _record_rejected(store: MemoryStore, p: _Problem) -> None:
         store.record_execution(ExecutionRecord(
             run_id=p.run_id, idx=p.idx, candidate=candidate.index, rationale=candidate.rationale, ok=False,
             error="invalid strategy: " + "; ".join(issues), trace={"raw": candidate.raw, "issues": issues}))
-
-
-def _hold_back_conflicts(store: MemoryStore, p: _Problem) -> None:
-    """First writer wins: an edit of an entry or note that another problem changed after this one read the
-    memory (only when problems run in parallel) is not applied but queued for review, with the reason."""
-    conflicts = store.changed_since(p.watermark, p.consolidation.ops)
-    for op, why in conflicts:
-        p.consolidation.ops.remove(op)
-        p.consolidation.dropped.append(f"{op.op}: conflict, queued for review: {why}")
-        store.propose([op], p.run_id, p.idx, note=f"conflict: {why}")
-
-
-def _apply_one_by_one(store: MemoryStore, consolidation: ConsolidationOutcome, run_id: str, idx: int) -> int:
-    applied = 0
-    for op in consolidation.ops:
-        try:
-            store.apply(op, "consolidator", run_id, idx)
-            applied += 1
-        except MemoryOpError as exc:
-            consolidation.dropped.append(f"{op.op}: {exc}")
-    return applied

@@ -20,6 +20,8 @@ from egur_core.runtime.trace import StepTrace, clip
 from egur_core.strategy.model import ExtractStep, GatherStep, SelectStep, VoteStep, sources
 from egur_core.strategy.templates import MissingVariable, render
 
+MAX_VOTE_SAMPLES = 256
+MAX_VOTE_CHARS = 50_000  # of each ballot, from its end (where the answer is): a vote never holds the loop for long
 _PATH_PART = re.compile(r"([A-Za-z_][\w\-]*)|\[(\d+)\]")
 _FENCED = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 
@@ -36,8 +38,8 @@ def candidates(env: dict, names: list[str]) -> list[Any]:
 
 
 async def run_vote(step: VoteStep, env: dict, ctx: StepContext, entry: StepTrace) -> None:
-    ballots = [s for s in candidates(env, sources(step)) if not str(s).startswith(TOOL_ERROR)]
-    answers = [extract_final_answer(str(s)) for s in ballots]
+    ballots = [s for s in candidates(env, sources(step)) if not str(s).startswith(TOOL_ERROR)][:MAX_VOTE_SAMPLES]
+    answers = [extract_final_answer(str(s)[-MAX_VOTE_CHARS:]) for s in ballots]
     counts = Counter(normalise_for_vote(a) for a in answers if a)
     if not counts:
         env[step.out] = ""

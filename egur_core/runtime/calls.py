@@ -6,6 +6,7 @@ dollars), the concurrency cap and the trace's accounting are applied in one plac
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -14,6 +15,7 @@ from egur_core.runtime.budget import Meter
 from egur_core.runtime.trace import StepTrace
 from egur_core.strategy.model import Step
 from egur_core.strategy.sampling import Sampling
+from egur_core.strategy.tokens import estimate_prompt_tokens, estimate_tokens
 
 if TYPE_CHECKING:
     from egur_core.runtime.engine import Runtime
@@ -53,7 +55,8 @@ async def call_model(ctx: StepContext, entry: StepTrace, messages: list[dict], *
                      tools: list[dict] | None = None) -> Any:
     """One model call for ``entry``'s step: calls, tokens and dollars are checked before it, counted after."""
     ctx.meter.reserve_calls(sampling.n)
-    max_tokens = max(1, min(sampling.max_tokens, ctx.meter.remaining_tokens()))
+    prompt_tokens = estimate_prompt_tokens(messages) + (estimate_tokens(json.dumps(tools)) if tools else 0)
+    max_tokens = ctx.meter.fit_call(prompt_tokens, sampling.max_tokens, sampling.n)  # refuses what cannot fit
     sampling = sampling.model_copy(update={"max_tokens": max_tokens})
     llm = ctx.runtime.llm
     if ctx.meter.budget.max_cost_usd is not None:
@@ -71,7 +74,8 @@ async def call_model(ctx: StepContext, entry: StepTrace, messages: list[dict], *
         entry.detail["usage_estimated"] = True
     if any(reason == "length" for reason in getattr(result, "finish_reasons", [])):
         entry.detail["truncated"] = True
-    ctx.meter.add_usage(usage.prompt_tokens, usage.completion_tokens, result.cost_usd)
+    ctx.meter.add_usage(usage.prompt_tokens, usage.completion_tokens, result.cost_usd,
+                        cached=usage.cached_prompt_tokens, reasoning=usage.reasoning_tokens)
     return result
 
 

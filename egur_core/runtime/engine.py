@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from egur_core.runtime.answers import extract_final_answer  # noqa: F401  (re-exported)
-from egur_core.runtime.budget import BudgetExceeded, Meter, StepFailed  # noqa: F401  (re-exported)
+from egur_core.runtime.budget import (  # noqa: F401  (re-exported)
+    MAX_STEPS_EXECUTED,
+    MAX_TRACE_CHARS,
+    BudgetExceeded,
+    Meter,
+    StepFailed,
+)
 from egur_core.runtime.steps import StepContext, run_step
 from egur_core.runtime.trace import ExecutionResult, StepTrace
 from egur_core.strategy.model import AnswerStep, BranchStep, LoopStep, Step, Strategy
@@ -50,15 +56,17 @@ class _Answered(Exception):
 
 
 class Runtime:
-    def __init__(self, llm: ChatModel, tools: ToolLookup, *, concurrency: int = 8, tool_timeout_s: float = 20.0):
+    def __init__(self, llm: ChatModel, tools: ToolLookup, *, concurrency: int = 8, tool_timeout_s: float = 20.0,
+                 max_steps: int = MAX_STEPS_EXECUTED, max_trace_chars: int = MAX_TRACE_CHARS):
         self.llm = llm
         self.tools = tools
         self.slots = asyncio.Semaphore(concurrency)
         self.tool_timeout_s = tool_timeout_s
+        self.max_steps, self.max_trace_chars = max_steps, max_trace_chars
 
     async def execute(self, strategy: Strategy, problem: str,
                       extra_vars: Mapping[str, Any] | None = None) -> ExecutionResult:
-        meter = Meter(strategy)
+        meter = Meter(strategy, max_steps=self.max_steps, max_trace_chars=self.max_trace_chars)
         trace: list[StepTrace] = []
         started = time.perf_counter()
         ctx = StepContext(runtime=self, meter=meter, trace=trace, started=started)
@@ -79,10 +87,13 @@ class Runtime:
         except StepFailed as exc:
             result.error, result.failed_step = str(exc), exc.step_id or ctx.current_step
             result.error_kind = getattr(exc.__cause__, "kind", None)  # the model client's failure kind, if any
+        except MemoryError:
+            result.error, result.failed_step = "out of memory while running this strategy", ctx.current_step
         except Exception as exc:  # noqa: BLE001 - a bug in one step must not end the caller's run
             result.error, result.failed_step = f"{type(exc).__name__}: {exc}", ctx.current_step
         result.calls, result.cost_usd = meter.calls, meter.cost_usd
         result.tokens_in, result.tokens_out = meter.tokens_in, meter.tokens_out
+        result.tokens_cached, result.tokens_reasoning = meter.tokens_cached, meter.tokens_reasoning
         result.latency_s = time.perf_counter() - started
         result.trace = trace
         _mark_failed_step(result, strategy)
@@ -94,6 +105,8 @@ class Runtime:
         while index < len(steps):
             step = steps[index]
             ctx.current_step = step.id
+            ctx.meter.count_step()  # the deadline and the step cap hold even for steps that never await
+            await asyncio.sleep(0)  # and let the other candidates (and cancellation) in between steps
             if isinstance(step, AnswerStep):
                 value = _single_answer(step, env)
                 ctx.record(step, iteration, output=value)

@@ -38,6 +38,7 @@ async def run_step(step: Step, env: dict[str, Any], ctx: StepContext, iteration:
         raise StepFailed(step.id, f"step '{step.id}' failed: {exc}") from exc
     finally:
         entry.latency_s = round(time.perf_counter() - began, 4)
+    ctx.meter.add_trace(len(entry.input) + len(entry.output))
 
 
 async def _run_llm(step: LLMStep, env: dict, ctx: StepContext, entry: StepTrace) -> None:

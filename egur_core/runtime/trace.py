@@ -58,6 +58,8 @@ class ExecutionResult(BaseModel):
     calls: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    tokens_cached: int = Field(0, description="of tokens_in, served from the provider's prefix cache")
+    tokens_reasoning: int = Field(0, description="of tokens_out, reported as reasoning by the endpoint")
     cost_usd: float = 0.0
     latency_s: float = 0.0
     trace: list[StepTrace] = Field(default_factory=list)

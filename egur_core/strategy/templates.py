@@ -13,8 +13,15 @@ from typing import Any
 _PLACEHOLDER = re.compile(r"\{\{[A-Za-z_][A-Za-z0-9_]*\??\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(\?)?\}")
 
 
+MAX_RENDERED_CHARS = 1_000_000  # ~250k tokens: "{x}{x}{x}..." over a long output must not fill the memory
+
+
 class MissingVariable(KeyError):
     """A template read a variable that no step has written yet."""
+
+
+class RenderTooLarge(ValueError):
+    """A rendered template would pass the size limit; rendering stops before building it."""
 
 
 def template_references(template: str) -> list[tuple[str, bool]]:
@@ -22,8 +29,11 @@ def template_references(template: str) -> list[tuple[str, bool]]:
     return [(m.group(1), bool(m.group(2))) for m in _PLACEHOLDER.finditer(template) if m.group(1)]
 
 
-def render(template: str, variables: Mapping[str, Any]) -> str:
+def render(template: str, variables: Mapping[str, Any], max_chars: int = MAX_RENDERED_CHARS) -> str:
+    size = len(template)
+
     def substitute(match: re.Match[str]) -> str:
+        nonlocal size
         name, optional = match.group(1), bool(match.group(2))
         if name is None:  # escaped {{name}}
             return match.group(0)[1:-1]
@@ -31,7 +41,11 @@ def render(template: str, variables: Mapping[str, Any]) -> str:
             if optional:
                 return ""
             raise MissingVariable(name)
-        return format_value(variables[name])
+        text = format_value(variables[name])
+        size += len(text)
+        if size > max_chars:
+            raise RenderTooLarge(f"the rendered text would pass {max_chars:,} characters")
+        return text
 
     return _PLACEHOLDER.sub(substitute, template)
 

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from egur_core.strategy.checks import NO_ANSWER, ProgramChecker, ValidationIssue
 from egur_core.strategy.dataflow import step_writes
+from egur_core.strategy.limits import MAX_JSON_CHARS, size_issues
 from egur_core.strategy.model import PROBLEM_VAR, STEP_KINDS, Budget, Step, Strategy, walk_steps
 from egur_core.strategy.templates import template_references
 
@@ -52,12 +53,18 @@ def validate_strategy(
     if isinstance(data, Strategy):
         data = data.to_json_dict()
     if isinstance(data, str):
+        if len(data) > MAX_JSON_CHARS:
+            return None, [ValidationIssue(path="$", message=f"strategy JSON of {len(data):,} characters is over "
+                                                             f"the limit of {MAX_JSON_CHARS:,}")]
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
             return None, [ValidationIssue(path="$", message=f"not valid JSON: {exc.msg} at line {exc.lineno}")]
     if not isinstance(data, dict):
         return None, [ValidationIssue(path="$", message="a strategy must be a JSON object")]
+    oversized = size_issues(data)  # before parsing: a million-step strategy costs a count, not minutes
+    if oversized:
+        return None, oversized
     try:
         strategy = Strategy.model_validate(data)
     except ValidationError as exc:

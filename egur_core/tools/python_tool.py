@@ -21,7 +21,8 @@ def unwrap_code(text: str) -> str:
 
 
 class PythonTool:
-    """Runs Python 3 in a separate process: no network, scratch dir only, time and memory limits."""
+    """Runs Python 3 in the kernel sandbox: no network, nothing of the host, scratch dir only, time and memory
+    limits."""
 
     name = "python"
     description = (

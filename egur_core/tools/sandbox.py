@@ -1,66 +1,60 @@
 """Run model-written Python in a separate, locked-down process; the only place such code runs.
 
-Host side: a fresh scratch dir, a cleared environment, ``python -I`` in its own session, output
-read incrementally and capped, a wall-clock timeout that kills the whole run. The isolation layers
-themselves (network namespace, rlimits, throw-away uid, audit hook) are set up inside the child
-by :mod:`egur_core.tools.sandbox_boot` before the code starts; see that module for details.
+The boundary is the kernel (``kernel`` mode): bubblewrap puts each run in fresh namespaces that
+show only the interpreter read-only and a scratch tmpfs, with no capabilities and a seccomp
+filter (``sandbox_bwrap.py``, ``sandbox_seccomp.py``); the bootstrap adds rlimits and an audit hook
+as a second line (``sandbox_boot.py``). The host feeds the program on stdin, reads output
+incrementally and capped, and SIGKILLs the whole tree at the wall-clock deadline: killing
+bubblewrap ends its pid namespace, so nothing the program started outlives the run.
+
+Where the host cannot give namespaces, code steps are refused (``refused`` mode) unless the user
+opts in with ``EGUR_UNSAFE_SANDBOX=1`` or ``egur --unsafe-sandbox`` (``unsafe`` mode: rlimits, a
+throw-away uid when root, a best-effort network namespace and the audit hook, all from inside the
+child). :func:`sandbox_notice` is the banner every screen shows in those two modes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
-import json
 import os
-import shutil
 import signal
-import stat
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from egur_core.tools import sandbox_procs
 from egur_core.tools.base import ToolResult
+from egur_core.tools.sandbox_boot import decode_config, encode_config
+from egur_core.tools.sandbox_bwrap import SCRATCH, bwrap_problem, launch_argv, process_cap_note, python_paths
+from egur_core.tools.sandbox_io import Outcome, RunProtocol, first
+from egur_core.tools.sandbox_policy import (  # noqa: F401  (the public API lives here)
+    UNSAFE_ENV,
+    SandboxMode,
+    allow_unsafe_sandbox,
+    refusal_message,
+    sandbox_mode,
+    sandbox_notice,
+    unsafe_requested,
+)
+from egur_core.tools.sandbox_seccomp import program_fd, seccomp_program
 
 _BOOT_SOURCE = (Path(__file__).with_name("sandbox_boot.py")).read_text(encoding="utf-8")
-_STDERR_KEEP = 64_000
 _TAIL_CHARS = 2_000
 _LAYER_TAG = "EGUR_SANDBOX_LAYERS "
-
-
 @dataclass
-class _Capture:
-    """Bytes from one pipe: keeps the head (stdout) or the tail (stderr, where the exception is)."""
+class _Launch:
+    """How one run starts and what must be cleaned up after it."""
 
-    keep: int
-    tail: bool = False
-    data: bytearray = field(default_factory=bytearray)
-    total: int = 0
-
-    def add(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        if self.tail:
-            self.data += chunk
-            del self.data[: max(0, len(self.data) - self.keep)]
-        elif len(self.data) < self.keep:
-            self.data += chunk[: self.keep - len(self.data)]
-
-    def text(self) -> str:
-        return self.data.decode("utf-8", errors="replace")
-
-
-@dataclass
-class _Outcome:
-    returncode: int | None
-    stdout: str
-    stderr: str
-    seconds: float
-    timed_out: bool = False
-    overflow: bool = False
+    argv: list[str]
+    cwd: str
+    scratch: str
+    kernel: bool
+    uid: int = -1
+    pass_fds: tuple[int, ...] = ()
+    own_fds: tuple[int, ...] = ()  # opened for this run only: closed once the child has them
 
 
 def _child_env(scratch: str) -> dict[str, str]:
@@ -71,99 +65,81 @@ def _child_env(scratch: str) -> dict[str, str]:
             "MKL_NUM_THREADS": single}
 
 
-def _prepare(code: str, uid: int, timeout: float, memory_mb: int, report_layers: bool) -> tuple[str, list[str]]:
-    """Create the scratch dir (owned by the run's uid) holding main.py; return it and the argv."""
-    scratch = tempfile.mkdtemp(prefix="egur-sandbox-")
-    Path(scratch, "main.py").write_text(code, encoding="utf-8")
-    if uid >= 0:
-        os.chown(scratch, uid, uid)
-    cfg = {"scratch": scratch, "code_file": os.path.join(scratch, "main.py"), "uid": uid,
-           "memory_bytes": memory_mb * 1024 * 1024, "cpu_seconds": int(timeout) + 2,
-           "fsize_bytes": 64 * 1024 * 1024, "nofile": 256, "nproc": _nproc_limit(uid),
-           "report_layers": report_layers, "keep_read": not _interpreter_world_readable()}
-    return scratch, [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOT_SOURCE, json.dumps(cfg)]
+def _boot_command(cfg: dict) -> list[str]:
+    return [os.path.abspath(sys.executable), "-I", "-S", "-B", "-X", "utf8", "-c", _BOOT_SOURCE, encode_config(cfg)]
 
 
-@functools.cache
-def _interpreter_world_readable() -> bool:
-    """Can a uid without privileges read the interpreter and its import path?
-
-    If not (pyenv under a 0700 /root), the child must keep CAP_DAC_READ_SEARCH to import modules,
-    which also lets it read files it otherwise could not; so we only keep it when needed.
-    """
-    paths = [Path(sys.executable).resolve()] + [Path(p).resolve() for p in sys.path if p and Path(p).exists()]
-    for path in paths:
-        for part in [path, *path.parents]:
-            mode = part.stat().st_mode
-            need = stat.S_IXOTH | (stat.S_IROTH if part == path else 0)
-            if mode & need != need:
-                return False
-    return True
+def _limits(timeout: float, memory_mb: int, report_layers: bool) -> dict:
+    return {"memory_bytes": memory_mb * 1024 * 1024, "cpu_seconds": int(timeout) + 2,
+            "fsize_bytes": 64 * 1024 * 1024, "nofile": 256, "nproc": 32, "path": list(python_paths()[1]),
+            "report_layers": report_layers}
 
 
-def _nproc_limit(uid: int, cap: int = 32) -> int:
-    """Process cap: exact with a private uid; otherwise on top of what our uid already runs."""
-    if uid >= 0:
-        return cap
-    mine = sum(1 for p in sandbox_procs.processes() if p.ruid == os.getuid())
-    return mine + cap
-
-
-class _Protocol(asyncio.SubprocessProtocol):
-    """Collects both pipes as data arrives (no reader tasks) and signals exit and overflow."""
-
-    def __init__(self, max_output_bytes: int) -> None:
-        self.sinks = {1: _Capture(max_output_bytes), 2: _Capture(_STDERR_KEEP, tail=True)}
-        self.limit = max_output_bytes
-        self.exited, self.overflow, self.closed = asyncio.Event(), asyncio.Event(), asyncio.Event()
-
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        sink = self.sinks[fd]
-        sink.add(data)
-        if sink.total > self.limit:
-            self.overflow.set()
-
-    def process_exited(self) -> None:
-        self.exited.set()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed.set()
-
-
-async def _first(events: list[asyncio.Event], timeout: float) -> bool:
-    """Wait until one of ``events`` is set; False on timeout."""
-    tasks = [asyncio.create_task(e.wait()) for e in events]
-    done, pending = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    return bool(done)
-
-
-async def _execute(code: str, *, timeout: float, memory_mb: int, max_output_bytes: int,
-                   report_layers: bool = False) -> _Outcome:
+def _kernel_launch(limits: dict) -> _Launch:
+    """bubblewrap as a throw-away uid when we are root: a root-owned sandbox would be exempt from the
+    process cap (the kernel never applies RLIMIT_NPROC to uid 0) and own every file it is shown."""
+    cfg = {**limits, "mode": "kernel", "scratch": SCRATCH}
+    program, _ = seccomp_program()
+    fd = program_fd(program) if program is not None else None
     uid = sandbox_procs.acquire_uid()
-    start, transport, swept, scratch = time.monotonic(), None, False, None
+    fds = (fd,) if fd is not None else ()
+    return _Launch(launch_argv(_boot_command(cfg), uid, fd), "/", SCRATCH, True, uid=uid, pass_fds=fds, own_fds=fds)
+
+
+def _unsafe_launch(limits: dict) -> _Launch:
+    uid = sandbox_procs.acquire_uid()
+    scratch = sandbox_procs.make_scratch(uid)
+    cfg = {**limits, "mode": "unsafe", "scratch": scratch, "uid": uid, "nproc": sandbox_procs.nproc_limit(uid),
+           "keep_read": not sandbox_procs.interpreter_world_readable()}
+    return _Launch(_boot_command(cfg), scratch, scratch, False, uid=uid)
+
+
+def _kill(launch: _Launch, pid: int) -> None:
+    """Kernel mode: SIGKILL bubblewrap's group; its pid namespace takes every descendant with it.
+    Unsafe mode: sweep the session and the throw-away uid until nothing of the run is left."""
+    if launch.kernel:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    else:
+        sandbox_procs.kill_all(pid, launch.uid)
+
+
+async def _execute(code: str, *, mode: SandboxMode, timeout: float, memory_mb: int, max_output_bytes: int,
+                   report_layers: bool = False) -> Outcome:
+    limits = _limits(timeout, memory_mb, report_layers)
+    launch = _kernel_launch(limits) if mode == "kernel" else _unsafe_launch(limits)
+    start, transport, killed = time.monotonic(), None, False
     try:
-        scratch, argv = _prepare(code, uid, timeout, memory_mb, report_layers)
         transport, proto = await asyncio.get_running_loop().subprocess_exec(
-            lambda: _Protocol(max_output_bytes), *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, cwd=scratch, env=_child_env(scratch), start_new_session=True)
-        finished = await _first([proto.exited, proto.overflow], timeout)
-        # Always sweep: background processes must not outlive the run, finished or not.
-        await asyncio.to_thread(sandbox_procs.kill_all, transport.get_pid(), uid)
-        swept = True
-        await _first([proto.exited], 5.0)
-        await _first([proto.closed], 2.0)
-        return _Outcome(transport.get_returncode(), proto.sinks[1].text(), proto.sinks[2].text(),
+            lambda: RunProtocol(max_output_bytes), *launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, cwd=launch.cwd, env=_child_env(launch.scratch), start_new_session=True,
+            pass_fds=launch.pass_fds)
+        for fd in launch.own_fds:
+            os.close(fd)
+        launch.own_fds = ()
+        stdin = transport.get_pipe_transport(0)
+        stdin.write(code.encode("utf-8", errors="surrogatepass"))
+        stdin.close()
+        finished = await first([proto.exited, proto.overflow], timeout)
+        await asyncio.to_thread(_kill, launch, transport.get_pid())  # finished or not: nothing may outlive it
+        killed = True
+        await first([proto.exited], 5.0)
+        await first([proto.closed], 2.0)
+        return Outcome(transport.get_returncode(), proto.sinks[1].text(), proto.sinks[2].text(),
                         time.monotonic() - start, timed_out=not finished, overflow=proto.overflow.is_set())
     finally:
+        for fd in launch.own_fds:
+            os.close(fd)
         if transport is not None:
-            if not swept:  # cancelled or failed mid-run: the run must still not outlive us
-                sandbox_procs.kill_all(transport.get_pid(), uid)
+            if not killed:  # cancelled or failed mid-run: the run must still not outlive us
+                _kill(launch, transport.get_pid())
             transport.close()
-        if scratch is not None:
-            await asyncio.to_thread(shutil.rmtree, scratch, True)
-        sandbox_procs.release_uid(uid)
+        if launch.kernel:
+            sandbox_procs.release_uid(launch.uid)
+        else:
+            await asyncio.to_thread(sandbox_procs.remove_scratch, launch.scratch, launch.uid)
 
 
 def _last_exception_line(stderr: str) -> str:
@@ -171,7 +147,7 @@ def _last_exception_line(stderr: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _explain(o: _Outcome, timeout: float, memory_mb: int, max_output_bytes: int) -> str | None:
+def _explain(o: Outcome, timeout: float, memory_mb: int, max_output_bytes: int) -> str | None:
     """Turn how the process ended into one clear sentence (None when it simply succeeded)."""
     if o.timed_out:
         return f"timed out after {timeout:.1f} s"
@@ -194,7 +170,7 @@ def _explain(o: _Outcome, timeout: float, memory_mb: int, max_output_bytes: int)
     return last or f"exited with status {o.returncode}"
 
 
-def _to_result(o: _Outcome, timeout: float, memory_mb: int, max_output_bytes: int) -> ToolResult:
+def _to_result(o: Outcome, timeout: float, memory_mb: int, max_output_bytes: int) -> ToolResult:
     error = _explain(o, timeout, memory_mb, max_output_bytes)
     output = o.stdout
     if error and o.stderr.strip() and not o.timed_out:
@@ -204,18 +180,38 @@ def _to_result(o: _Outcome, timeout: float, memory_mb: int, max_output_bytes: in
                       truncated=o.overflow)
 
 
-async def run_python_async(code: str, *, timeout: float = 10.0, memory_mb: int = 512,
-                           max_output_bytes: int = 1_000_000) -> ToolResult:
-    """Run ``code`` in the sandbox without blocking the event loop; never raises for bad code."""
+async def _run(code: str, mode: SandboxMode, timeout: float, memory_mb: int, max_output_bytes: int) -> ToolResult:
     if not code.strip():
         return ToolResult(ok=False, output="", error="no code to run")
     try:
-        outcome = await _execute(code, timeout=timeout, memory_mb=memory_mb, max_output_bytes=max_output_bytes)
-    except OSError as exc:  # could not even start the interpreter: an environment problem
+        outcome = await _execute(code, mode=mode, timeout=timeout, memory_mb=memory_mb,
+                                 max_output_bytes=max_output_bytes)
+    except OSError as exc:  # could not even start the sandbox: an environment problem
         return ToolResult(ok=False, output="", error=f"sandbox could not start: {exc}")
     except Exception as exc:  # noqa: BLE001 - a tool reports failures, it never raises them
         return ToolResult(ok=False, output="", error=f"sandbox failed: {type(exc).__name__}: {exc}")
     return _to_result(outcome, timeout, memory_mb, max_output_bytes)
+
+
+async def run_python_async(code: str, *, timeout: float = 10.0, memory_mb: int = 512,
+                           max_output_bytes: int = 1_000_000) -> ToolResult:
+    """Run model-written ``code`` in the sandbox without blocking the event loop; never raises for bad code.
+
+    Refused (``ok=False`` with the reason) on a host without namespaces unless the user opted in."""
+    mode = sandbox_mode()
+    if mode == "refused":
+        return ToolResult(ok=False, output="", error=refusal_message())
+    return await _run(code, mode, timeout, memory_mb, max_output_bytes)
+
+
+async def run_limited_async(code: str, *, timeout: float = 10.0, memory_mb: int = 512,
+                            max_output_bytes: int = 1_000_000) -> ToolResult:
+    """Run a program *we* wrote (the calculator) out of the host process, killable and limited.
+
+    Kernel sandbox where available; elsewhere the rlimited child process, never refused, since the
+    input it evaluates is data checked by a whitelist, not code."""
+    mode = sandbox_mode()
+    return await _run(code, "unsafe" if mode == "refused" else mode, timeout, memory_mb, max_output_bytes)
 
 
 def _run_sync(coro_factory):
@@ -236,9 +232,21 @@ def run_python(code: str, *, timeout: float = 10.0, memory_mb: int = 512,
 
 
 def isolation_layers() -> dict[str, str]:
-    """Which isolation layers the child managed to apply on this machine (for diagnostics)."""
+    """Which isolation layers apply on this machine, as the sandboxed child itself observes them."""
+    mode = sandbox_mode()
+    if mode == "refused":
+        return {"mode": "refused", "reason": str(bwrap_problem())}
+
     async def probe() -> dict[str, str]:
-        o = await _execute("pass", timeout=10.0, memory_mb=256, max_output_bytes=10_000, report_layers=True)
-        line = next((x for x in o.stderr.splitlines() if x.startswith(_LAYER_TAG)), _LAYER_TAG + "{}")
-        return {**json.loads(line[len(_LAYER_TAG):]), "audit_hook": "on"}
-    return _run_sync(probe)
+        o = await _execute("pass", mode=mode, timeout=10.0, memory_mb=256, max_output_bytes=10_000,
+                           report_layers=True)
+        line = next((x for x in o.stderr.splitlines() if x.startswith(_LAYER_TAG)), _LAYER_TAG)
+        return decode_config(line[len(_LAYER_TAG):])
+
+    seen = _run_sync(probe)
+    host = {"audit_hook": "on", "rlimits": "address space, CPU, file size, files, processes, core"}
+    if mode == "kernel":
+        host |= {"namespaces": "user, mount, pid, network, ipc, uts, cgroup", "filesystem":
+                 "interpreter read-only, scratch tmpfs", "seccomp_filter": seccomp_program()[1],
+                 "process_cap": process_cap_note()}
+    return {**host, **seen}

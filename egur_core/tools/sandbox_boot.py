@@ -1,30 +1,28 @@
 """Child-side bootstrap of the Python sandbox; the first code the sandbox interpreter runs.
 
-The host starts ``python -I -B -X utf8 -c <this file's source> <json config>``. Everything here
-happens *before* model-written code runs, so that code cannot skip it. Layers, each best effort so
-the sandbox still works (with fewer layers) on kernels or accounts that refuse one:
+The host starts ``python -I -S -B -X utf8 -c <this file's source> <config>`` and writes the model's
+program on stdin. Everything here happens *before* that program runs, so it cannot skip it. It
+imports only modules the interpreter has loaded anyway or that are built in (no json, traceback,
+signal: under load each was tens of milliseconds of every python step's start-up); the config is
+``key=value`` pairs separated by US characters (lists by RS), see ``encode_config``.
 
-1. a new network namespace (only a downed loopback inside: no route anywhere);
-2. resource limits: address space, CPU seconds, file size, open files, no core dumps, and a
-   process cap that really binds because of 3.;
-3. a drop from root to a throw-away uid with no capabilities (only CAP_DAC_READ_SEARCH is kept
-   when the interpreter lives under a 0700 home such as /root/.pyenv): host files become
-   unwritable at the OS level, other processes unsignalable, and RLIMIT_NPROC, which root
-   ignores, caps fork bombs;
-4. an audit hook (cannot be removed from Python) refusing sockets, DNS, starting programs, and
-   writes outside the scratch directory, with clear messages.
+In ``kernel`` mode the boundary is already in place (bubblewrap's namespaces, seccomp, no
+capabilities; see ``sandbox_bwrap.py``); this adds resource limits (address space, CPU seconds,
+file size, open files, processes, no core dumps) and, as a second line only, an audit hook that
+refuses sockets, starting programs and writes outside the scratch directory with clear messages.
+
+In ``unsafe`` mode (a host without namespaces, and the user opted in) it also tries what it can
+from inside: a network namespace, and a drop from root to a throw-away uid without capabilities.
 
 It must stay self-contained (standard library only): it is not imported, only read as text.
 """
 
+import _signal
 import builtins
 import ctypes
-import json
 import os
 import resource
-import signal
 import sys
-import traceback
 import types
 
 _NET_MSG = "network access is blocked in the sandbox"
@@ -33,29 +31,46 @@ _WRITE_MSG = "writing outside the scratch directory is blocked in the sandbox"
 _CLONE_NEWNET, _CLONE_NEWUSER = 0x40000000, 0x10000000
 _PR_SET_KEEPCAPS, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 8, 24, 38
 _CAP_DAC_READ_SEARCH = 2
-_libc = ctypes.CDLL(None, use_errno=True)
+FIELD, ITEM = "\x1f", "\x1e"
+
+
+def encode_config(cfg: dict) -> str:
+    """The host's half (it reads this file's source to call it): lists by RS, booleans as 1/0."""
+    def flat(value) -> str:
+        if isinstance(value, list | tuple):
+            return ITEM.join(map(str, value))
+        return str(int(value)) if isinstance(value, bool) else str(value)
+    return FIELD.join(f"{key}={flat(value)}" for key, value in cfg.items())
+
+
+def decode_config(text: str) -> dict:
+    return dict(item.split("=", 1) for item in text.split(FIELD) if item)
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _isolate_network() -> str:
-    """New net namespace (root), or user+net namespace (unprivileged); 'none' if the kernel refuses."""
-    if _libc.unshare(_CLONE_NEWNET) == 0:
+    """Unsafe mode: a new net namespace (root), or user+net (unprivileged); 'none' if the kernel refuses."""
+    libc = _libc()
+    if libc.unshare(_CLONE_NEWNET) == 0:
         return "netns"
-    if os.geteuid() != 0 and _libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
+    if os.geteuid() != 0 and libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
         return "userns+netns"
     return "none"
 
 
 def _set_limits(cfg: dict) -> None:
     """Kernel-enforced ceilings; SIGXFSZ ignored so an oversized write fails with an error instead."""
-    for name, value in (("RLIMIT_AS", cfg["memory_bytes"]), ("RLIMIT_CPU", cfg["cpu_seconds"]),
-                        ("RLIMIT_FSIZE", cfg["fsize_bytes"]), ("RLIMIT_CORE", 0),
-                        ("RLIMIT_NOFILE", cfg["nofile"]), ("RLIMIT_NPROC", cfg["nproc"])):
+    for name, key in (("RLIMIT_AS", "memory_bytes"), ("RLIMIT_CPU", "cpu_seconds"), ("RLIMIT_FSIZE", "fsize_bytes"),
+                      ("RLIMIT_CORE", None), ("RLIMIT_NOFILE", "nofile"), ("RLIMIT_NPROC", "nproc")):
+        value = int(cfg[key]) if key else 0
         try:
             resource.setrlimit(getattr(resource, name), (value, value))
         except (ValueError, OSError):
             pass
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
 
 
 class _CapHeader(ctypes.Structure):
@@ -68,21 +83,23 @@ class _CapData(ctypes.Structure):
 
 
 def _drop_privileges(uid: int, keep_read: bool) -> str:
-    """Become ``uid`` (all ids, no groups, no capabilities); 'root' if the kernel refuses.
+    """Unsafe mode: become ``uid`` (all ids, no groups, no capabilities); 'root' if the kernel refuses.
 
     ``keep_read`` keeps CAP_DAC_READ_SEARCH, needed only when the interpreter lives somewhere
     other users cannot read (the host decides).
     """
+    libc = _libc()
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     if uid < 0 or os.geteuid() != 0:
         return "unchanged"
     kept = 1 << _CAP_DAC_READ_SEARCH if keep_read else 0
     try:
         for cap in range(64):
             if not kept >> cap & 1:
-                _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
+                libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
         os.setgroups([])
         os.setresgid(uid, uid, uid)
-        _libc.prctl(_PR_SET_KEEPCAPS, 1 if kept else 0, 0, 0, 0)
+        libc.prctl(_PR_SET_KEEPCAPS, 1 if kept else 0, 0, 0, 0)
         os.setresuid(uid, uid, uid)
     except OSError:
         return "root"
@@ -90,8 +107,8 @@ def _drop_privileges(uid: int, keep_read: bool) -> str:
         header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
         data = (_CapData * 2)()
         data[0].effective = data[0].permitted = kept
-        _libc.capset(ctypes.byref(header), data)
-        _libc.prctl(_PR_SET_KEEPCAPS, 0, 0, 0, 0)
+        libc.capset(ctypes.byref(header), data)
+        libc.prctl(_PR_SET_KEEPCAPS, 0, 0, 0, 0)
     return "uid+read-cap" if kept else "uid"
 
 
@@ -143,14 +160,24 @@ def _make_audit_hook(scratch: str):
     return hook
 
 
+def _observed_layers(mode: str, layers: dict) -> dict:
+    """What this process can see of its own confinement (for ``isolation_layers()``)."""
+    with open("/proc/self/status") as handle:
+        status = dict(line.split(":\t", 1) for line in handle.read().splitlines() if ":\t" in line)
+    return {**layers, "mode": mode, "uid": str(os.getuid()), "capabilities": status.get("CapEff", "?").strip(),
+            "seccomp": status.get("Seccomp", "?").strip(), "no_new_privs": status.get("NoNewPrivs", "?").strip(),
+            "root": ",".join(sorted(os.listdir("/")))}
+
+
 def _run_user_code(path: str) -> int:
-    """Run ``path`` as ``__main__``; print a traceback without this bootstrap's frame on error."""
+    """Run ``path`` as ``__main__``; print a traceback without this bootstrap's frame on error (with the
+    interpreter's own printer, which needs no ``traceback`` module)."""
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
     try:
         code = compile(source, "main.py", "exec")
     except (SyntaxError, ValueError) as exc:
-        sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
+        sys.__excepthook__(type(exc), exc.with_traceback(None), None)
         return 1
     module = types.ModuleType("__main__")
     module.__file__, module.__builtins__ = "main.py", builtins
@@ -160,20 +187,29 @@ def _run_user_code(path: str) -> int:
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - report everything the model's code raised
-        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        inner = exc.__traceback__.tb_next
+        sys.__excepthook__(type(exc), exc.with_traceback(inner), inner)
         return 1
     return 0
 
 
 def main() -> None:
-    cfg = json.loads(sys.argv[1])
-    layers = {"network": _isolate_network()}
+    cfg = decode_config(sys.argv[1])
+    sys.path[:0] = [p for p in cfg["path"].split(ITEM) if p]  # -S skipped site: the packages the host shows
+    code_file = os.path.join(cfg["scratch"], "main.py")
+    with open(code_file, "wb") as handle:
+        handle.write(sys.stdin.buffer.read())
+    layers = {}
+    if cfg["mode"] == "unsafe":
+        layers["network"] = _isolate_network()
     _set_limits(cfg)
-    layers["user"] = _drop_privileges(cfg["uid"], cfg["keep_read"])
+    if cfg["mode"] == "unsafe":
+        layers["user"] = _drop_privileges(int(cfg["uid"]), cfg["keep_read"] == "1")
+    os.chdir(cfg["scratch"])
     sys.addaudithook(_make_audit_hook(cfg["scratch"]))
-    if cfg.get("report_layers"):
-        sys.stderr.write("EGUR_SANDBOX_LAYERS " + json.dumps(layers) + "\n")
-    status = _run_user_code(cfg["code_file"])
+    if cfg.get("report_layers") == "1":
+        sys.stderr.write("EGUR_SANDBOX_LAYERS " + encode_config(_observed_layers(cfg["mode"], layers)) + "\n")
+    status = _run_user_code(code_file)
     sys.stdout.flush()
     sys.exit(status)
 

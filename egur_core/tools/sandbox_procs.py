@@ -1,13 +1,18 @@
-"""Host-side process bookkeeping for the sandbox: pick a throw-away uid, find and kill leftovers.
+"""Host-side bookkeeping for the sandbox's unsafe mode: a throw-away uid, a scratch dir, killing leftovers.
 
 Everything reads ``/proc`` directly (no psutil) so it works on a bare Linux and in tests.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import random
+import shutil
 import signal
+import stat
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -114,3 +119,41 @@ def kill_all(session: int, uid: int, *, rounds: int = 200) -> int:
                 pass
         time.sleep(0.005)
     return len(left)
+
+
+def make_scratch(uid: int) -> str:
+    """A fresh scratch directory on the host (unsafe mode), owned by the run's uid."""
+    scratch = tempfile.mkdtemp(prefix="egur-sandbox-")
+    if uid >= 0:
+        os.chown(scratch, uid, uid)
+    return scratch
+
+
+def remove_scratch(scratch: str, uid: int) -> None:
+    shutil.rmtree(scratch, ignore_errors=True)
+    release_uid(uid)
+
+
+@functools.cache
+def interpreter_world_readable() -> bool:
+    """Can a uid without privileges read the interpreter and its import path?
+
+    If not (pyenv under a 0700 /root), the unsafe-mode child must keep CAP_DAC_READ_SEARCH to
+    import modules, which also lets it read files it otherwise could not.
+    """
+    paths = [Path(sys.executable).resolve()] + [Path(p).resolve() for p in sys.path if p and Path(p).exists()]
+    for path in paths:
+        for part in [path, *path.parents]:
+            mode = part.stat().st_mode
+            need = stat.S_IXOTH | (stat.S_IROTH if part == path else 0)
+            if mode & need != need:
+                return False
+    return True
+
+
+def nproc_limit(uid: int, cap: int = 32) -> int:
+    """Process cap: exact with a private uid; otherwise on top of what our uid already runs."""
+    if uid >= 0:
+        return cap
+    mine = sum(1 for p in processes() if p.ruid == os.getuid())
+    return mine + cap

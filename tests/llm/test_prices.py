@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from egur_core.llm import EndpointConfig, ModelSpec, Settings
 from egur_core.llm.pricing import Price, Usage, list_price, price_cost
+from egur_core.strategy.roles import ROLES
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.llm import USER, run_with_client
 
@@ -23,6 +25,18 @@ def test_a_price_without_a_cached_rate_bills_cached_tokens_as_input():
 def test_an_unknown_price_costs_nothing_and_says_it_is_unknown():
     price = list_price("a-model-nobody-sells")
     assert not price.known and price.source == "unknown" and price_cost(price, Usage(prompt_tokens=10)) == 0.0
+
+
+def test_a_price_describes_itself_with_its_source_or_as_unknown():
+    assert Price(input=0.15, output=0.6, source="settings").describe() == "$0.15 in / $0.6 out per 1M (settings)"
+    assert Price().describe() == "price unknown"
+
+
+def test_a_blank_price_in_the_settings_falls_back_to_the_list_price():
+    settings = Settings(endpoints={"api": EndpointConfig(name="api", base_url="https://api.openai.com/v1")},
+                        models={"m": ModelSpec(alias="m", model="gpt-4o-mini", endpoint="api")},
+                        roles={role: "m" for role in ROLES})
+    assert settings.price_of("m").source == "genai-prices"
 
 
 def test_the_list_price_comes_from_the_maintained_table():

@@ -8,13 +8,18 @@ server decodes under that grammar, and every problem still gets an answer.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import duckdb
 import pytest
+from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+from pydantic import BaseModel
 
 from egur_core.app.services import build_client, resolve_settings
 from egur_core.llm import CallRecord
+from egur_core.llm.schema import plain_schema
 from egur_core.memory.store import MemoryStore
+from egur_core.reasoner.consolidator import ConsolidatorReply
 from egur_core.reasoner.guide import GuideReplySchema, guide_messages
 from egur_core.reasoner.loop import LoopConfig
 from tests.real_server.conftest import MODEL
@@ -28,6 +33,13 @@ def settings_for(url: str):
     settings.endpoints["default"].max_retries = 1
     settings.endpoints["default"].timeout_s = 300
     return settings
+
+
+@pytest.mark.parametrize("reply", [GuideReplySchema, ConsolidatorReply], ids=lambda r: r.__name__)
+def test_every_reply_schema_becomes_a_llama_cpp_grammar(reply: type[BaseModel]):
+    """The server falls back to "any JSON" when its converter refuses a schema, so refusal must not happen."""
+    grammar = json_schema_to_gbnf(json.dumps(plain_schema(reply)))
+    assert LlamaGrammar.from_string(grammar, verbose=False) is not None
 
 
 def test_json_schema_is_refused_and_json_object_with_the_schema_decodes_a_valid_guide_reply(llama_server):

@@ -100,3 +100,4 @@ def test_an_unreachable_endpoint_stops_the_run_after_three_problems():
     store, outcomes = run_sat3(None, n=6, settings=settings)  # the server is gone
     run = store.list_runs().iloc[0]
     assert len(outcomes) == 3 and run["status"] == "failed" and "could not connect" in run["error"]
+

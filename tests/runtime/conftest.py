@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from egur_core.llm import Usage
 from egur_core.strategy.sampling import Sampling
 from egur_core.strategy.tool_protocol import tool_definition
 
@@ -70,7 +71,7 @@ class ScriptedChat:
                           for k, (name, tool_input) in enumerate(result.calls)]
             result = result.text
         texts = result if isinstance(result, list) else [result] * n
-        usage = SimpleNamespace(prompt_tokens=20 * n, completion_tokens=self.tokens_out * n, estimated=False)
+        usage = Usage(prompt_tokens=20 * n, completion_tokens=self.tokens_out * n)
         return SimpleNamespace(texts=texts, usage=usage, cost_usd=self.cost_usd * n, model=f"fake-{alias}",
                                finish_reasons=["stop"] * n, tool_calls=tool_calls,
                                tool_mode="native" if tools else None)

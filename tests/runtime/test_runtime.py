@@ -7,6 +7,7 @@ import pytest
 
 from egur_core.runtime.engine import Runtime
 from egur_core.strategy.model import Strategy
+from egur_core.strategy.tokens import estimate_prompt_tokens
 
 
 def make(*steps, budget=None) -> Strategy:
@@ -115,16 +116,17 @@ def test_token_budget_ends_the_execution(runtime, chat):
     assert not result.ok and "tokens" in result.error and result.failed_step == "again"
 
 
-def test_llm_max_tokens_is_clamped_to_the_remaining_budget(runtime, chat):
+def test_llm_max_tokens_is_clamped_so_prompt_and_answer_fit_the_remaining_budget(runtime, chat):
     execute(runtime, make({**LLM, "max_tokens": 5000}, ANSWER, budget={"max_tokens": 300}))
-    assert chat.calls[0]["max_tokens"] == 300
+    call = chat.calls[0]
+    assert call["max_tokens"] + estimate_prompt_tokens(call["messages"]) == 300
 
 
 def test_wall_time_budget_ends_a_slow_execution(runtime, chat):
-    chat.latency_s = 1.0
+    chat.latency_s = 10.0
     started = time.perf_counter()
     result = execute(runtime, make(LLM, ANSWER, budget={"max_seconds": 0.2}))
-    assert time.perf_counter() - started < 0.9
+    assert time.perf_counter() - started < 5.0  # the call was cancelled, not waited for
     assert not result.ok and "wall time" in result.error and result.trace[0].ok is False
 
 
@@ -167,9 +169,8 @@ def test_candidate_executions_overlap_in_time(chat, tools):
     async def five():
         return await asyncio.gather(*(runtime.execute(make(LLM, ANSWER), "p") for _ in range(5)))
 
-    started = time.perf_counter()
     asyncio.run(five())
-    assert time.perf_counter() - started < 0.6
+    assert chat.max_in_flight == 5
 
 
 def test_a_dollar_budget_stops_the_execution_before_the_call_that_could_overrun_it(runtime, chat):

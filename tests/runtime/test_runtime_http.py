@@ -124,3 +124,13 @@ def test_a_dollar_budget_stops_the_execution_before_the_call_that_could_overrun_
         sent = len(server.chat_requests())
     assert sent == 2 and not result.ok and result.failed_step == "third"
     assert "may cost up to $0.0006" in result.error and result.cost_usd < 0.001
+
+
+def test_an_executions_cached_prompt_tokens_are_counted_apart_from_the_rest():
+    long_system = "Stable instructions for every call. " * 200
+    with FakeOpenAIServer("prefix_cache") as server:
+        result = execute(server, steps(
+            {"id": "a", "op": "llm", "system": long_system, "prompt": "{problem}", "out": "a"},
+            {"id": "b", "op": "llm", "system": long_system, "prompt": "Check: {a}", "out": "b"},
+            {"id": "final", "op": "answer", "from": "b"}))
+    assert result.ok and 0 < result.tokens_cached < result.tokens_in

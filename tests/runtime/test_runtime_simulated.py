@@ -38,10 +38,10 @@ def run(strategy: Strategy, problems: list[str], *, latency=0.0, honour_n=True, 
 
 @pytest.mark.parametrize("honour_n", [True, False], ids=["one-request", "fan-out"])
 def test_five_samples_take_about_one_latency_not_five(honour_n):
-    results = run(FIVE, ["warm-up", "What is 2+2?"], latency=0.3, honour_n=honour_n)
+    results = run(FIVE, ["warm-up", "What is 2+2?"], latency=0.6, honour_n=honour_n)
     result, seconds = results[-1]
     assert result.ok and result.calls == 5
-    assert seconds < 0.3 * 1.5
+    assert seconds < 0.6 * 2.5  # one after another would take 0.6 * 5
 
 
 def test_the_sat_solver_strategy_answers_from_the_real_solver(example_strategies):

@@ -157,7 +157,9 @@ class Baseline(Method):
                 chosen_strategy_hash=attempt.strategy.hash, cost_executor=r.cost_usd,
                 cost_consolidator=learned.cost_usd, tokens_executor_in=r.tokens_in, tokens_executor_out=r.tokens_out,
                 tokens_consolidator_in=learned.tokens_in, tokens_consolidator_out=learned.tokens_out,
-                calls=r.calls + learned.calls, latency_s=latency_s)
+                calls=r.calls + learned.calls, latency_s=latency_s,
+                tokens_cached_in=r.tokens_cached + learned.tokens_cached,
+                tokens_reasoning=r.tokens_reasoning + learned.tokens_reasoning)
             store.finish_problem(result)
         return ProblemOutcome(idx=idx, problem_id=task.id, correct=correct, answer=answer, cost_usd=result.cost_usd,
                               cost_by_role=result.cost_by_role, tokens_by_role=result.tokens_by_role,
