@@ -97,11 +97,19 @@ def charts_grid(summary: pd.DataFrame, curve_frame: pd.DataFrame, simulated: boo
 
 def summary_table(summary: pd.DataFrame) -> None:
     cols = st.column_config
-    shown = blanks(summary.assign(method=summary["method"].map(lambda m: METHOD_NAMES.get(m, m))), ["model"])
+    priced = summary["price_known"].astype(bool)
+    shown = blanks(summary.assign(method=summary["method"].map(lambda m: METHOD_NAMES.get(m, m)),
+                                  cost_usd=summary["cost_usd"].where(priced),
+                                  cost_per_problem=summary["cost_per_problem"].where(priced),
+                                  price=priced.map({True: "known", False: "unknown"})), ["model"])
     st.dataframe(shown, hide_index=True,
                  width="stretch", key="summary_table", column_order=[
-                     "run", "method", "status", "problems", "accuracy", "cost_per_problem", "cost_usd",
-                     "exploited_share", "tokens_per_problem", "model"], column_config={
+                     "run", "method", "status", "problems", "accuracy", "cost_per_problem", "cost_usd", "price",
+                     "exploited_share", "tokens_per_problem", "cached_share", "model"], column_config={
+        "price": cols.TextColumn("Price", width="small", help="unknown: a model of the run has no price in the "
+                                 "settings or the maintained list, so its dollars are not shown as if free"),
+        "cached_share": cols.NumberColumn("Cached prompt", format="percent", help="share of prompt tokens the "
+                                          "provider served from its prompt cache (billed at the cached rate)"),
         "run": cols.TextColumn("Run"), "status": cols.TextColumn("Status", width="small"),
         "accuracy": cols.ProgressColumn("Accuracy", format="percent", min_value=0, max_value=1, width="small"),
         "cost_usd": cols.NumberColumn("Total $", format="$%.4f"),
@@ -109,6 +117,9 @@ def summary_table(summary: pd.DataFrame) -> None:
         "tokens_per_problem": cols.NumberColumn("Tokens / problem", format="%.0f"),
         "exploited_share": cols.NumberColumn("Exploited", format="percent",
                                              help="share of problems answered by a proven library strategy alone")})
+    if not priced.all():
+        st.caption(f":material/warning: price unknown for {(~priced).sum()} run(s): their dollars are left blank, "
+                   "not shown as $0. Set the model's price on the Settings page.")
 
 
 def run_links(summary: pd.DataFrame, limit: int = 8) -> None:

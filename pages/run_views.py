@@ -23,6 +23,9 @@ FEED_SIZE = 10
 CURVE_POINTS = 300  # a past run's curves are thinned in SQL; a chart has no more pixels than that
 POLL_S = 1.5  # this server's job; each poll redraws two charts, so not faster than a person reads
 WATCH_EVERY_S = 2.0  # another process's run, read from the database
+UNPRICED = ("A model this run uses has no price in the settings or the maintained list (a local model, say), "
+            "so its calls are not counted as if free: set a price on the Settings page.")
+CACHE_HELP = "Prompt tokens served from the provider's cache are billed at the cached rate where the price has one."
 
 
 def status_line(snap: JobSnapshot, totals: results_data.RunTotals) -> None:
@@ -34,9 +37,17 @@ def status_line(snap: JobSnapshot, totals: results_data.RunTotals) -> None:
     st.progress(min(done / max(snap.total, 1), 1.0), text=f"**{done}/{snap.total}** problems · {snap.status}{stage}")
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Accuracy", acc, help="share of finished problems whose chosen answer was graded right")
-    m2.metric("Cost", f"${totals.cost_usd:.4f}")
-    m3.metric("Per problem", f"${totals.cost_usd / done:.4f}" if done else "–")
+    if snap.price_known:
+        m2.metric("Cost", f"${totals.cost_usd:.4f}", help=CACHE_HELP)
+        m3.metric("Per problem", f"${totals.cost_usd / done:.4f}" if done else "–")
+    else:
+        m2.metric("Cost", "price unknown", help=f"{UNPRICED} Priced models so far: ${totals.cost_usd:.4f}.")
+        m3.metric("Per problem", "price unknown", help=UNPRICED)
     m4.metric("Exploited", f"{totals.exploited}/{done}", help="answered by a cached strategy alone")
+    if totals.prompt_tokens:
+        share = totals.cached_share or 0.0
+        st.caption(f"Prompt tokens: {totals.prompt_tokens:,}, of which {totals.cached_tokens:,} ({share:.0%}) from "
+                   "the provider's prompt cache, billed at its cached rate.")
     if snap.status == "failed":
         st.error(f"The run failed: {snap.error or 'unknown error'}")
     elif snap.status == "stopped":
@@ -125,7 +136,8 @@ def from_database(view: RunOnView) -> tuple[JobSnapshot, results_data.RunTotals,
         totals = results_data.run_totals(store, run_id)
         frame = results_data.curves(store, [run_id], max_points=CURVE_POINTS)
     snap = JobSnapshot(run_id=run_id, benchmark=view.run["benchmark"], total=view.run["n_problems"] or totals.done,
-                       status=view.run["status"], records=tuple(recent), error=view.run["error"])
+                       status=view.run["status"], records=tuple(recent), error=view.run["error"],
+                       price_known=bool(view.run.get("price_known", True)))
     return snap, totals, frame
 
 

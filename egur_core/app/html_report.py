@@ -25,7 +25,7 @@ from egur_core.memory.store import MemoryStore
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
-h1{font-size:1.5rem;margin-bottom:.2rem} .sub{color:#666;margin-top:0}
+h1{font-size:1.5rem;margin-bottom:.2rem} .sub{color:#666;margin-top:0} .unknown{color:#a15c00;text-align:center}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:1rem 0}
 th,td{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
 th{background:#f5f5f5} td code{font-size:.75rem;color:#777} .headline{font-size:1.05rem;margin:1rem 0}
@@ -81,26 +81,30 @@ def _headline(rows: list[dict[str, Any]]) -> str:
     ratio = (f"{cost_b / cost_e:.1f}x cheaper" if cost_e and cost_b > cost_e else
              f"{cost_e / cost_b:.1f}x more expensive" if cost_b else "")
     verb = "beats" if acc_e > acc_b else "ties" if acc_e == acc_b else "trails"
+    priced = all(r.get("price_known", True) for r in egur + best)
+    dollars = (f", ${cost_e:.5f} vs ${cost_b:.5f} per problem{' (' + ratio + ')' if ratio else ''}" if priced
+               else " (price unknown, so no dollars)")
     return (f"<p class=headline><b>EGuR {verb} the best baseline</b> ({html.escape(_name(best_method))}): "
-            f"{acc_e:.1%} vs {acc_b:.1%} accuracy, ${cost_e:.5f} vs ${cost_b:.5f} per problem"
-            f"{' (' + ratio + ')' if ratio else ''}.</p>")
+            f"{acc_e:.1%} vs {acc_b:.1%} accuracy{dollars}.</p>")
 
 
 def _table(rows: list[dict[str, Any]], colours: list[str]) -> str:
     best_acc = max((r["accuracy"] for r in rows), default=0.0)
     head = ("<tr><th>method</th><th>seed</th><th>problems</th><th>accuracy</th><th>$ total</th><th>$ / problem</th>"
-            "<th>guide $</th><th>executor $</th><th>memory upkeep $</th><th>tokens / problem</th><th>calls</th>"
-            "</tr>")
+            "<th>guide $</th><th>executor $</th><th>memory upkeep $</th><th>tokens / problem</th>"
+            "<th>cached prompt</th><th>calls</th></tr>")
     body = []
     for r, colour in zip(rows, colours):
         by_role = r["cost_by_role"]
+        dollars = [r["cost_usd"], r["cost_per_problem"], by_role["guide"], by_role["executor"], by_role["consolidator"]]
+        cells = ("".join(f"<td>{d:.{5 if i == 1 else 4}f}</td>" for i, d in enumerate(dollars))
+                 if r.get("price_known", True) else "<td colspan=5 class=unknown>price unknown</td>")
         body.append(
             f"<tr title='run {html.escape(r['run_id'])}'><td class=l><span class=dot style='background:{colour}'>"
             f"</span>{html.escape(_name(r['method']))}</td><td>{r['seed']}</td><td>{r['problems']}</td>"
-            f"<td class='{'best' if r['accuracy'] == best_acc else ''}'>{r['accuracy']:.1%}</td>"
-            f"<td>{r['cost_usd']:.4f}</td><td>{r['cost_per_problem']:.5f}</td><td>{by_role['guide']:.4f}</td>"
-            f"<td>{by_role['executor']:.4f}</td><td>{by_role['consolidator']:.4f}</td>"
-            f"<td>{r['tokens_per_problem']:,.0f}</td><td>{r['calls']}</td></tr>")
+            f"<td class='{'best' if r['accuracy'] == best_acc else ''}'>{r['accuracy']:.1%}</td>{cells}"
+            f"<td>{r['tokens_per_problem']:,.0f}</td><td>{r.get('cached_share', 0.0):.0%}</td>"
+            f"<td>{r['calls']}</td></tr>")
     return f"<table>{head}{''.join(body)}</table>"
 
 
@@ -123,7 +127,9 @@ def build_report(store: MemoryStore, ids: list[str], title: str | None = None) -
     notes = ("<p class=note>Accuracy is chosen without the label and scored by the benchmark's official rule. "
              "Cost is every model call of the method at list price, split by role: guide (EGuR's strategy writer), "
              "executor (running strategies), memory upkeep (EGuR's Consolidator, the Dynamic Cheatsheet curator, "
-             "the Mem0 fact extractor). Runs that were replayed from the response cache show the cost they had "
+             "the Mem0 fact extractor); prompt tokens the provider served from its cache (the cached prompt share) are "
+             "priced at the cached rate, and a run whose model has no known price says so instead of showing $0. "
+             "Runs that were replayed from the response cache show the cost they had "
              "when first run. The best fixed strategy was picked on separate warm-up problems; that one-off selection "
              "cost is not in its row (see the JSON report).</p>")
     data = json.dumps({"ids": ids, "table": rows}, default=str).replace("</", "<\\/")

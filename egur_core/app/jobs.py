@@ -89,11 +89,11 @@ class Job(BackgroundJob):
     """One run in a background thread; ``handle`` is the loop's ``on_event`` callback."""
 
     def __init__(self, run_id: str, config: LoopConfig, history: list[ProblemRecord] | None = None,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None, price_known: bool = True):
         super().__init__(run_id, stop)
         self.run_id, self.config = run_id, config
         self._state = JobSnapshot(run_id=run_id, benchmark=config.benchmark, total=config.n, status="starting",
-                                  records=tuple(history or ()), started_at=time.time())
+                                  records=tuple(history or ()), price_known=price_known, started_at=time.time())
         self._proposed: dict[int, dict[str, Any]] = {}
 
     # -- reading (page side) ----------------------------------------------------------------------
@@ -208,7 +208,7 @@ class JobRegistry:
             if run_id is None:
                 run_id = loop.start_run(config)
                 release = self._claim(memory, run_id)
-            job = Job(run_id, config, history, stop)
+            job = Job(run_id, config, history, stop, price_known=settings.every_role_priced())
             self.add(job)
         except BaseException:
             release()

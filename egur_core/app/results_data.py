@@ -25,13 +25,15 @@ from egur_core.strategy.model import Strategy
 
 SUMMARY_COLUMNS = ["run", "run_id", "method", "benchmark", "status", "model", "simulated", "comparison_id",
                    "problems", "accuracy", "cost_usd", "cost_per_problem", "tokens", "tokens_per_problem",
-                   "exploited_share", "cost_guide", "cost_executor", "cost_consolidator"]
+                   "exploited_share", "cost_guide", "cost_executor", "cost_consolidator", "price_known",
+                   "prompt_tokens", "tokens_cached", "cached_share"]
 
 _RUN_LABEL = ("r.method || ' · ' || coalesce(nullif(r.label, ''), r.benchmark) || ' · ' || "
               "strftime(r.created_at, '%m-%d %H:%M') || ' · ' || regexp_extract(r.run_id, '[^-]+$')")
 """How a run reads in pickers, legends and tables: method first, so runs of one label stay apart."""
 _TOKENS = ("p.tokens_guide_in + p.tokens_guide_out + p.tokens_executor_in + p.tokens_executor_out + "
            "p.tokens_consolidator_in + p.tokens_consolidator_out")
+_PROMPT_TOKENS = "p.tokens_guide_in + p.tokens_executor_in + p.tokens_consolidator_in"
 
 
 def _query(store: MemoryStore, sql: str, params: list[Any]) -> pd.DataFrame:
@@ -77,7 +79,10 @@ def summary(store: MemoryStore, run_ids: list[str]) -> pd.DataFrame:
                coalesce(sum({_TOKENS}), 0) AS tokens, sum({_TOKENS}) / nullif(count(p.idx), 0) AS tokens_per_problem,
                avg(p.exploited::INT) AS exploited_share, coalesce(sum(p.cost_guide), 0) AS cost_guide,
                coalesce(sum(p.cost_executor), 0) AS cost_executor,
-               coalesce(sum(p.cost_consolidator), 0) AS cost_consolidator
+               coalesce(sum(p.cost_consolidator), 0) AS cost_consolidator,
+               coalesce(r.price_known, true) AS price_known, coalesce(sum({_PROMPT_TOKENS}), 0) AS prompt_tokens,
+               coalesce(sum(p.tokens_cached_in), 0) AS tokens_cached,
+               sum(p.tokens_cached_in) / nullif(sum({_PROMPT_TOKENS}), 0) AS cached_share
         FROM runs r LEFT JOIN problems p ON p.run_id = r.run_id AND p.finished_at IS NOT NULL
         WHERE list_contains(?::VARCHAR[], r.run_id)
         GROUP BY ALL ORDER BY r.method, run""", [run_ids])
@@ -127,6 +132,7 @@ def run_records(store: MemoryStore, run_id: str, last: int | None = None) -> lis
     frame = _query(store, f"""
         SELECT p.idx, p.correct, p.cost_usd, p.exploited, p.answer, s.name AS chosen_strategy,
                p.cost_guide, p.cost_executor, p.cost_consolidator, {_TOKENS} AS tokens,
+               {_PROMPT_TOKENS} AS prompt_tokens, p.tokens_cached_in,
                (SELECT list(st.name ORDER BY e.candidate) FROM executions e LEFT JOIN strategies st
                   ON st.hash = e.strategy_hash WHERE e.run_id = p.run_id AND e.idx = p.idx
                   AND NOT coalesce(e.stale, false)) AS candidates
@@ -139,7 +145,8 @@ def run_records(store: MemoryStore, run_id: str, last: int | None = None) -> lis
         answer=r["answer"], candidates=tuple(n for n in (r["candidates"] if r["candidates"] is not None else [])
                                              if isinstance(n, str)),
         cost_by_role={role: float(r[f"cost_{role}"] or 0) for role in ("guide", "executor", "consolidator")},
-        tokens=int(r["tokens"] or 0)) for r in frame.to_dict("records")][::-1]
+        tokens=int(r["tokens"] or 0), prompt_tokens=int(r["prompt_tokens"] or 0),
+        cached_tokens=int(r["tokens_cached_in"] or 0)) for r in frame.to_dict("records")][::-1]
 
 
 @dataclass(frozen=True)
@@ -150,19 +157,28 @@ class RunTotals:
     accuracy: float | None
     cost_usd: float
     exploited: int
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
 
     @classmethod
     def of(cls, records: list[ProblemRecord] | tuple[ProblemRecord, ...]) -> RunTotals:
         done = len(records)
         return cls(done, sum(bool(r.correct) for r in records) / done if done else None,
-                   sum(r.cost_usd for r in records), sum(r.exploited for r in records))
+                   sum(r.cost_usd for r in records), sum(r.exploited for r in records),
+                   sum(r.prompt_tokens for r in records), sum(r.cached_tokens for r in records))
+
+    @property
+    def cached_share(self) -> float | None:
+        """Share of prompt tokens the provider served from its prompt cache (billed at the cached rate)."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else None
 
 
 def run_totals(store: MemoryStore, run_id: str) -> RunTotals:
     row = summary(store, [run_id]).iloc[0]
     done = int(row["problems"])
     return RunTotals(done, None if pd.isna(row["accuracy"]) else float(row["accuracy"]), float(row["cost_usd"]),
-                     round(float(row["exploited_share"]) * done) if done else 0)
+                     round(float(row["exploited_share"]) * done) if done else 0, int(row["prompt_tokens"]),
+                     int(row["tokens_cached"]))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from egur_core.evals.datasets.registry import benchmark_names, workload
 from egur_core.evals.run_records import run_report, summarise
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
-from egur_core.strategy.roles import ROLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -145,7 +144,6 @@ def _print_summary(report: dict) -> None:
     if not report["run"].get("price_known", True):
         print("price unknown: a model this run used has no configured or list price; costs below count only the "
               "priced models (set prices in egur.toml or on the Settings page)", file=sys.stderr)
-    prompt_tokens = sum(p["tokens"][r]["in"] for p in report["problems"] for r in ROLES)
     print_table(["metric", "value"], [
         ["run", report["run"]["run_id"]],
         ["problems", s["problems"]],
@@ -156,6 +154,6 @@ def _print_summary(report: dict) -> None:
         *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ("guide", "executor", "consolidator")],
         *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ("guide", "executor", "consolidator")],
         ["prompt tokens from the provider's cache", f"{s['tokens_cached_in']} "
-                                                     f"({s['tokens_cached_in'] / max(prompt_tokens, 1):.0%})"],
+                                                     f"({s['tokens_cached_in'] / max(s['prompt_tokens'], 1):.0%})"],
         ["reasoning tokens", s["tokens_reasoning"]],
     ])
