@@ -1,16 +1,17 @@
 """Memory: library entries and notes (edit, add, delete, pin, ban), the review queue, bulk
 pruning, the audit log with undo, provenance and measured usefulness, export and import.
-Every change is a logged op by actor "person", so it shows in the audit log and can be undone."""
+Every change is a logged op by actor "person", so it shows in the audit log and can be undone.
+The review queue and the audit log are drawn by pages/memory_log.py."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from egur_core.app.curation_views import points
 from egur_core.app.memory_editing import (
     EditError,
     choice_hash,
@@ -19,24 +20,14 @@ from egur_core.app.memory_editing import (
     notes_frame,
     strategy_choice,
 )
-from egur_core.app.memory_views import describe_op, proposal_diff, touched_items, usefulness
+from egur_core.app.memory_views import describe_op, usefulness
+from egur_core.app.text import markdown_escape
 from egur_core.memory.records import MemoryImportError, MemoryOpError, PruneRule
-from pages.common import memory, model_badge
+from pages.common import memory, model_badge, text_block
+from pages.memory_log import audit_log, flash, review_queue, show_flash
 
 EDITOR = {"entries": "entries_editor", "notes": "notes_editor"}
 KEY = {"entries": "entry_id", "notes": "note_id"}
-
-
-def flash(section: str, kind: str, text: str) -> None:
-    st.session_state[f"flash_{section}"] = (kind, text)
-    if kind == "success":
-        st.toast(text, icon=":material/check_circle:")
-
-
-def show_flash(section: str) -> None:
-    kind, text = st.session_state.pop(f"flash_{section}", (None, None))
-    if kind:
-        getattr(st, kind)(text)
 
 
 def load(store, kind: str) -> pd.DataFrame:
@@ -120,90 +111,6 @@ def editor(kind: str, choices: list[str]) -> None:
         b.button("Discard", key=f"{kind}_discard", on_click=discard_edits, args=(kind,))
 
 
-def decide(proposal_id: int, approve: bool, edited: bool = False) -> None:
-    try:
-        with memory() as store:
-            if not approve:
-                store.reject(proposal_id, note="rejected in the dashboard")
-                flash("review", "info", f"Rejected proposal {proposal_id}.")
-                return
-            op = json.loads(st.session_state[f"proposal_json_{proposal_id}"]) if edited else None
-            op_id = store.approve(proposal_id, op)
-        flash("review", "success", f"Approved proposal {proposal_id} as op {op_id}.")
-    except json.JSONDecodeError as exc:
-        flash("review", "error", f"Proposal {proposal_id} not approved: the edited JSON is invalid ({exc.msg}, "
-                                 f"line {exc.lineno}).")
-    except MemoryOpError as exc:
-        flash("review", "error", f"Proposal {proposal_id} not approved: {exc}")
-
-
-def review_queue(proposals: list) -> None:
-    show_flash("review")
-    if not proposals:
-        st.info("No proposals waiting. Runs started with review on (`egur run --review`, or the Run page's "
-                "review option) queue the Consolidator's edits here instead of applying them.")
-        return
-    for p in proposals[:25]:
-        with st.container(border=True):
-            st.markdown(f"**#{p.proposal_id}** · {describe_op(p.op)}  \n"
-                        f":gray[from {p.run_id or 'no run'} problem {p.idx} · {p.op.get('reason') or 'no reason'}]")
-            with memory() as store:
-                now = {label: _item(store, label) for label in touched_items(p.op)}
-            st.dataframe(proposal_diff(p.op, now), hide_index=True, width="stretch")
-            a, b, _ = st.columns([1, 1, 6])
-            a.button("Approve", key=f"approve_{p.proposal_id}", type="primary", on_click=decide,
-                     args=(p.proposal_id, True))
-            b.button("Reject", key=f"reject_{p.proposal_id}", on_click=decide, args=(p.proposal_id, False))
-            with st.expander("Edit, then approve"):
-                st.text_area("Op JSON", json.dumps(p.op, indent=2), height=200, key=f"proposal_json_{p.proposal_id}")
-                st.button("Approve edited", key=f"approve_edited_{p.proposal_id}", on_click=decide,
-                          args=(p.proposal_id, True, True))
-
-
-def _item(store, label: str) -> dict | None:
-    noun, item_id = label.split()
-    return store.get_entry(int(item_id)) if noun == "entry" else store.get_note(int(item_id))
-
-
-def undo(op_id: int | None = None, batch: str | None = None) -> None:
-    try:
-        with memory() as store:
-            ids = store.undo_batch(batch) if batch else [store.undo(op_id)]
-        flash("log", "success", f"Undid {'batch ' + batch if batch else 'op ' + str(op_id)} "
-                                f"(logged as op {', '.join(map(str, ids))}).")
-    except MemoryOpError as exc:
-        flash("log", "error", f"Undo refused: {exc}. Nothing was changed.")
-
-
-def audit_log() -> None:
-    show_flash("log")
-    a, b = st.columns(2)
-    actor = a.selectbox("Actor", ["all", "person", "consolidator", "loop", "import"], key="log_actor")
-    limit = b.number_input("Show the last", 10, 500, 30, step=10, key="log_limit")
-    with memory() as store:
-        log = store.op_log(int(limit), None if actor == "all" else actor)
-    if log.empty:
-        st.info("The audit log is empty: every change to memory (by the Consolidator, a person, an import or "
-                "a prune) will be listed here with an Undo button.")
-        return
-    for row in log.to_dict("records"):
-        payload = json.loads(row["payload"])
-        what = f"undo of op {payload.get('undo_of')}" if row["kind"] == "undo" else describe_op(payload)
-        c = st.columns([1, 3, 2, 9, 2], vertical_alignment="center")
-        c[0].markdown(f"`{row['op_id']}`")
-        c[1].caption(f"{row['ts']:%Y-%m-%d %H:%M:%S} · {row['actor']}")
-        c[2].caption(row["batch_id"] if pd.notna(row["batch_id"]) else "")
-        c[3].markdown(what)
-        done = pd.notna(row["undone_by"])
-        c[4].button(f"undone by {int(row['undone_by'])}" if done else "Undo", key=f"undo_{row['op_id']}",
-                    disabled=done or row["kind"] == "undo", on_click=undo, args=(int(row["op_id"]),))
-    batches = sorted({b for b in log["batch_id"].dropna() if not str(b).startswith("undo-")})
-    if batches:
-        a, b = st.columns([3, 1], vertical_alignment="bottom")
-        batch = a.selectbox("Undo a whole batch (an import, a prune, a multi-row save)", batches, key="undo_batch")
-        b.button("Undo batch", key="undo_batch_go", on_click=undo, kwargs={"batch": batch})
-
-
 @st.dialog("Prune memory", on_dismiss=lambda: st.session_state.pop("prune_open", None))
 def confirm_prune(rule: PruneRule) -> None:
     with memory() as store:
@@ -259,29 +166,38 @@ def provenance(entries: pd.DataFrame) -> None:
         runs = {r["run_id"] for r in prov["retrieved_by"]} | {(prov["created_by"] or {}).get("run_id")}
         problems = [store.problem_rows(r) for r in runs if r]
     e, made, problem = prov["entry"] or {}, prov["created_by"], prov["created_problem"]
-    st.markdown(f"**{e.get('signature', '(deleted)')[:200]}**  \nruns `{e.get('strategy_name')}` "
-                f"(`{e.get('strategy_hash')}`)")
+    st.markdown(f"**{markdown_escape(e.get('signature', '(deleted)'), 200)}**  \nruns "
+                f"`{e.get('strategy_name') or '(unknown strategy)'}` (`{e.get('strategy_hash') or '–'}`)")
     if made:
-        st.markdown(f"Created by **{made['actor']}** (op {made['op_id']}, {made['ts']:%Y-%m-%d %H:%M}) "
-                    f"from run `{made['run_id']}` problem {made['idx']}" +
+        origin = (f" from run `{made['run_id']}` problem #{made['idx'] + 1}" if made["run_id"] and
+                  made["idx"] is not None else "")
+        st.markdown(f"Created by **{made['actor']}** (op {made['op_id']}, {made['ts']:%Y-%m-%d %H:%M}){origin}" +
                     (f", answered {'correctly' if problem['correct'] else 'wrongly'}." if problem else "."))
     use = usefulness(prov["retrieved_by"], pd.concat(problems) if problems else pd.DataFrame(), e.get("benchmark"))
     m = st.columns(5)
     m[0].metric("Retrieved", len(prov["retrieved_by"]))
     m[1].metric("Ran (uses)", e.get("uses", 0), help="times it was run as the cached strategy")
     m[2].metric("Accuracy when retrieved", _pct(use["with_accuracy"]),
-                None if use["accuracy_delta"] is None else f"{use['accuracy_delta']:+.0%} vs without",
+                None if use["accuracy_delta"] is None else f"{points(use['accuracy_delta'])} vs without",
                 help=f"{use['with_n']} problems retrieved it; {use['without_n']} of its benchmark did not")
     m[3].metric("Accuracy without", _pct(use["without_accuracy"]))
     m[4].metric("$ / problem when retrieved", "—" if use["with_cost"] is None else f"${use['with_cost']:.4f}",
                 None if use["cost_delta"] is None else f"{use['cost_delta']:+.4f} vs without", delta_color="inverse")
     if problem:
         with st.expander("The problem that created it"):
-            st.text(problem["text"][:3000])
+            text_block(problem["text"], 300)
     st.markdown("**Retrieved by**")
-    st.dataframe(pd.DataFrame(prov["retrieved_by"]), hide_index=True, width="stretch", height=200)
-    st.markdown("**Every op that touched it**")
-    st.dataframe(pd.DataFrame(prov["ops"]), hide_index=True, width="stretch")
+    st.dataframe(numbered(pd.DataFrame(prov["retrieved_by"])), hide_index=True, width="stretch", height=200)
+    st.markdown("**Every op that touched it** (before/after diffs: Audit log tab, filtered by this entry)")
+    st.dataframe(numbered(pd.DataFrame(prov["ops"])), hide_index=True, width="stretch")
+
+
+def numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """Problem indices as people count them (from 1), under the same name as everywhere else."""
+    if "idx" not in frame:
+        return frame
+    return frame.assign(idx=frame["idx"].map(lambda i: "–" if i is None or i != i else f"#{int(i) + 1}")).rename(
+        columns={"idx": "problem"})
 
 
 def _pct(value: float | None) -> str:
@@ -301,7 +217,7 @@ def transfer() -> None:
                        icon=":material/download:", on_click="ignore")
     st.divider()
     upload = st.file_uploader("Import a memory export", type=["json", "zip"], key="import_file")
-    mode = st.radio("Mode", ["merge", "replace"], horizontal=True, key="import_mode", help=(
+    mode = st.radio("Mode", ["merge", "replace"], horizontal=True, key="import_mode", index=0, help=(
         "merge adds the file's entries and notes next to yours (skipping duplicates); replace swaps your "
         "library and notes for the file's. Either way it is one batch you can undo."))
     if st.button("Import", key="import_go", disabled=upload is None, type="primary") and upload is not None:

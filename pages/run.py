@@ -1,24 +1,36 @@
-"""Run page: configure a run, start it in the background, watch it learn, stop it.
+"""Run page: configure a run or a comparison, start it in the background, watch it, stop or resume it.
 
-The run lives in a ``Job`` thread (egur_core.app.jobs) that never touches ``st.*``; this page only
-reads snapshots, polled by a fragment once a second while the job runs. The run id is kept in
-the URL, so a refreshed tab reattaches to a running job, or shows a past run from the database.
+Runs and comparisons live in jobs (egur_core.app.jobs, comparison_job) whose threads never touch
+``st.*``; the views (pages/run_views.py, pages/compare_view.py) read snapshots, polled by fragments.
+The run id (or comparison id) is kept in the URL, so a refreshed tab reattaches. Who runs a run is
+decided in egur_core.app.run_state: this server (live), another process such as the CLI (live,
+read-only), or nobody (past, with Resume unless finished). The form shows the settings of the run
+on view.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
-from egur_core.app import charts, results_data
-from egur_core.app.jobs import Job, JobRegistry, default_registry
-from egur_core.app.progress import JobSnapshot
+from egur_core.app import results_data
+from egur_core.app.comparison_job import start_comparison
+from egur_core.app.jobs import JobRegistry, default_registry
+from egur_core.app.run_state import RunOnView, form_values, run_on_view
+from egur_core.evals.comparison import METHOD_NAMES, METHODS, BenchConfig
+from egur_core.evals.datasets.registry import benchmark_names
+from egur_core.llm import Settings
 from egur_core.reasoner.loop import ExploitRule, LoopConfig
-from egur_core.strategy.graph import to_dot
 from pages.common import db_path, memory, memory_file, model_badge, settings
+from pages.compare_view import live_comparison, past_comparison
 from pages.datasets_upload import benchmark_options, render_upload
+from pages.run_views import live, past_run, watched
 
-FEED_SIZE = 10
-CURVE_POINTS = 300  # a past run's curves are thinned in SQL; a chart has no more pixels than that
+MODES = ["Run EGuR", "Compare methods"]
+DEFAULTS = {"benchmark": benchmark_names()[0], "n": 20, "k": 3, "seed": 0, "exploit": True, "min_similarity": 0.9,
+            "min_uses": 3, "min_success_rate": 0.75, "review": False, "label_free": False,
+            "methods": ["egur", "cot", "sc"], "seeds": "0", "egur_memory": "fresh", "run_mode": MODES[0]}
 
 
 @st.cache_resource
@@ -27,180 +39,202 @@ def jobs() -> JobRegistry:
     return default_registry()
 
 
-def config_form(running: bool) -> LoopConfig | None:
-    """The run's settings; returns a config when Start was pressed."""
+def flash(kind: str, text: str) -> None:
+    st.session_state["run_flash"] = (kind, text)
+
+
+def show_flash() -> None:
+    kind, text = st.session_state.pop("run_flash", (None, None))
+    if kind:
+        getattr(st, kind)(text)
+
+
+# -- the form ---------------------------------------------------------------------------------------
+def prefill(view: RunOnView | None) -> None:
+    """Defaults once per session; the settings of the run on view whenever a different run is opened."""
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    run_id = view.run["run_id"] if view else None
+    if view is not None and view.config is not None and st.session_state.get("_form_of") != run_id:
+        st.session_state.update(form_values(view.config))
+        st.session_state["run_mode"] = MODES[0]
+    st.session_state["_form_of"] = run_id
+
+
+def run_fields() -> None:
+    names, labels = benchmark_options()
+    st.selectbox("Benchmark", names, format_func=labels.get, key="benchmark")
+    c1, c2, c3 = st.columns(3)
+    c1.number_input("n", 1, 10_000, key="n", help="problems to run (capped at the benchmark's size: aime2025 has 30)")
+    c2.number_input("k", 1, 8, key="k", help="candidate strategies the Guide writes per problem")
+    if st.session_state["run_mode"] == MODES[0]:
+        c3.number_input("Seed", 0, 10**9, key="seed")
+    else:
+        c3.text_input("Seeds", key="seeds", help="comma list, e.g. 0,1,2: each seed is a separate stream")
+
+
+def exploit_fields() -> None:
+    with st.expander("Exploit rule", icon=":material/bolt:"):
+        st.caption("Run a proven library strategy alone (no Guide, no Consolidator) when it is close enough.")
+        st.toggle("Exploit proven strategies", key="exploit")
+        st.slider("Min similarity", 0.0, 1.0, step=0.01, key="min_similarity")
+        st.number_input("Min uses", 1, 1000, key="min_uses")
+        st.slider("Min success rate", 0.0, 1.0, step=0.05, key="min_success_rate")
+    st.toggle("Review mode", key="review", help="queue memory edits for review on the Memory page")
+    st.toggle("Label-free", key="label_free", help="learn from verifiers and agreement, not labels")
+
+
+def compare_fields() -> None:
+    st.multiselect("Methods", list(METHODS), key="methods", format_func=lambda m: METHOD_NAMES.get(m, m),
+                   help="EGuR and the baselines run on the same problems, model and scorer (as `egur bench`)")
+    st.radio("EGuR memory", ["fresh", "shared"], key="egur_memory", horizontal=True,
+             help="fresh: EGuR starts empty, as the baselines do (fair); shared: it uses this file's memory")
+    st.toggle("Label-free", key="label_free", help="memories learn from verifiers and agreement, not labels")
+
+
+def config_form(busy: bool) -> bool:
+    """The settings; True when Start was pressed."""
+    st.radio("What to run", MODES, key="run_mode", horizontal=True, label_visibility="collapsed")
     with st.form("run_config", border=False):
-        names, labels = benchmark_options()
-        benchmark = st.selectbox("Benchmark", names, format_func=labels.get, key="benchmark")
-        c1, c2, c3 = st.columns(3)
-        n = c1.number_input("Problems", 1, 10_000, 20, key="n")
-        k = c2.number_input("k", 1, 8, 3, key="k", help="candidate strategies the Guide writes per problem")
-        seed = c3.number_input("Seed", 0, 10**9, 0, key="seed")
-        with st.expander("Exploit rule", icon=":material/bolt:"):
-            st.caption("Run a proven library strategy alone (no Guide, no Consolidator) when it is close enough.")
-            enabled = st.toggle("Exploit proven strategies", True, key="exploit")
-            sim = st.slider("Min similarity", 0.0, 1.0, 0.9, 0.01, key="min_similarity")
-            uses = st.number_input("Min uses", 1, 1000, 3, key="min_uses")
-            rate = st.slider("Min success rate", 0.0, 1.0, 0.75, 0.05, key="min_success_rate")
-        review = st.toggle("Review mode", key="review", help="queue memory edits for review on the Memory page")
-        label_free = st.toggle("Label-free", key="label_free", help="learn from verifiers and agreement, not labels")
-        started = st.form_submit_button("Start", key="start", type="primary", icon=":material/play_arrow:",
-                                        disabled=running, width="stretch")
-    if not started:
-        return None
-    return LoopConfig(benchmark=benchmark, n=int(n), k=int(k), seed=int(seed), review=review, label_free=label_free,
-                      exploit=ExploitRule(enabled=enabled, min_similarity=sim, min_uses=int(uses),
-                                          min_success_rate=rate))
+        run_fields()
+        (exploit_fields if st.session_state["run_mode"] == MODES[0] else compare_fields)()
+        return st.form_submit_button("Start" if st.session_state["run_mode"] == MODES[0] else "Start comparison",
+                                     key="start", type="primary", icon=":material/play_arrow:", disabled=busy,
+                                     width="stretch")
 
 
-def start(config: LoopConfig, run_id: str | None = None) -> bool:
-    """Start (or resume) a job and put its id in the URL; problems become messages, not tracebacks."""
-    if jobs().active():
-        st.warning("A run is already in progress; stop it first or wait for it to finish.")
-        return False
-    chosen = settings()
-    if chosen.is_simulated:
-        chosen = chosen.model_copy(update={"sim_seed": config.seed})
-    history = None
+def loop_config() -> LoopConfig:
+    s = st.session_state
+    return LoopConfig(benchmark=s.benchmark, n=int(s.n), k=int(s.k), seed=int(s.seed), review=s.review,
+                      label_free=s.label_free, exploit=ExploitRule(
+                          enabled=s.exploit, min_similarity=s.min_similarity, min_uses=int(s.min_uses),
+                          min_success_rate=s.min_success_rate))
+
+
+def bench_config() -> BenchConfig:
+    s = st.session_state
+    seeds = [int(x) for x in str(s.seeds).replace(" ", "").split(",") if x]
+    return BenchConfig(benchmark=s.benchmark, n=int(s.n), k=int(s.k), methods=list(s.methods), seeds=seeds,
+                       egur_memory=s.egur_memory, label_free=s.label_free, cache=False)
+
+
+# -- starting ---------------------------------------------------------------------------------------
+def seeded(chosen: Settings) -> Callable[[int], Settings]:
+    """Settings per seed (the simulated model follows the seed); a plain function, safe in a job's thread."""
+    return lambda seed: chosen.model_copy(update={"sim_seed": seed}) if chosen.is_simulated else chosen
+
+
+def start_run(config: LoopConfig, run_id: str | None = None) -> None:
+    """Start (or resume) a run job and open it; problems become messages, not tracebacks."""
+    from_run = None
     try:
         if run_id:
             with memory() as store:
-                history = results_data.run_records(store, run_id)
-        job = jobs().start(chosen, memory_file(db_path()), config, run_id=run_id, history=history)
-    except Exception as exc:  # noqa: BLE001  shown to the user, the page keeps working
-        st.error(f"Could not start the run: {exc}")
-        return False
-    st.query_params["run_id"] = job.run_id
-    return True
-
-
-def status_line(snap: JobSnapshot, totals: results_data.RunTotals, job: Job | None) -> None:
-    """Progress bar, headline numbers and the Stop button."""
-    done = totals.done
-    acc = f"{totals.accuracy:.0%}" if totals.accuracy is not None else "–"
-    stage = f" · problem {snap.current + 1}: {snap.stage}" if snap.current is not None and snap.stage else ""
-    st.caption(f"Run `{snap.run_id}` on **{snap.benchmark}**")
-    st.progress(min(done / max(snap.total, 1), 1.0), text=f"**{done}/{snap.total}** problems · {snap.status}{stage}")
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Accuracy", acc)
-    m2.metric("Cost", f"${totals.cost_usd:.4f}")
-    m3.metric("Per problem", f"${totals.cost_usd / done:.5f}" if done else "–")
-    m4.metric("Exploited", f"{totals.exploited}/{done}")
-    if job is not None and not snap.finished:
-        stopping = job.stop_event.is_set()
-        st.button("Stopping after this problem…" if stopping else "Stop", key="stop", on_click=job.stop,
-                  icon=":material/stop:", disabled=stopping)
-    if snap.status == "failed":
-        st.error(f"The run failed: {snap.error or 'unknown error'}")
-    elif snap.status == "stopped":
-        st.warning(f"Stopped after {done} of {snap.total} problems.")
-
-
-def curves(frame) -> None:
-    left, right = st.columns(2)
-    left.plotly_chart(charts.accuracy_curve(frame), key="live_accuracy")
-    right.plotly_chart(charts.cost_curve(frame), key="live_cost")
-
-
-def feed(snap: JobSnapshot, done: int) -> None:
-    """The latest problems, newest first; opening one draws its chosen strategy with the trace."""
-    st.subheader("Problems", anchor=False)
-    if not snap.records:
-        st.caption("Finished problems appear here as the run goes.")
-    for record in list(snap.records)[::-1][:FEED_SIZE]:
-        mark = ":gray[:material/help:]" if record.correct is None else (
-            ":green[:material/check_circle:]" if record.correct else ":red[:material/cancel:]")
-        how = "exploited memory" if record.exploited else f"explored {len(record.candidates)} candidates"
-        label = f"#{record.idx + 1} {mark} **{record.chosen_strategy or 'no answer'}** · ${record.cost_usd:.4f} · {how}"
-        box = st.expander(label, key=f"feed_{snap.run_id}_{record.idx}", on_change="rerun")
-        if box.open:
-            with box:
-                problem_detail(snap.run_id, record)
-    if done > FEED_SIZE:
-        st.caption(f"Showing the last {FEED_SIZE} of {done}; the Results page has them all.")
-
-
-def problem_detail(run_id: str, record) -> None:
-    st.markdown(f"**Answer:** `{record.answer}` · candidates proposed: {', '.join(record.candidates) or '—'}"
-                + (f" · memory ops applied {record.ops_applied}, proposed {record.ops_proposed}"
-                   if record.ops_applied or record.ops_proposed else ""))
-    with memory() as store:
-        chosen = results_data.chosen_execution(store, run_id, record.idx)
-    if chosen is None:
-        st.caption("No strategy was chosen for this problem.")
+                from_run = results_data.run_records(store, run_id)
+        job = jobs().start(seeded(settings())(config.seed), memory_file(db_path()), config, run_id=run_id,
+                           history=from_run)
+    except (ValueError, RuntimeError, OSError) as exc:
+        flash("error", f"Could not {'resume' if run_id else 'start'} the run: {exc}")
         return
-    st.graphviz_chart(to_dot(chosen.strategy, chosen.trace))
-    st.dataframe(chosen.candidates, hide_index=True, column_config={
-        "cost_usd": st.column_config.NumberColumn("$", format="$%.5f")})
+    if job.config.n < config.n:
+        flash("info", f"{config.benchmark} has {job.config.n} problems: running all {job.config.n}, not {config.n}.")
+    st.query_params.clear()
+    st.query_params["run_id"] = st.session_state["last_run_id"] = job.run_id
+    st.session_state["_form_of"] = job.run_id
 
 
-def live(job: Job) -> None:
-    """Poll the job once a second while it runs; one full rerun when it ends stops the polling."""
-    polling = not job.finished
-
-    @st.fragment(run_every=1.0 if polling else None)
-    def _live() -> None:
-        snap = job.snapshot()
-        if polling and snap.finished:
-            st.rerun()
-        totals = results_data.RunTotals.of(snap.records)
-        status_line(snap, totals, job)
-        curves(charts.live_frame(snap.records))
-        feed(snap, totals.done)
-
-    _live()
+def start_compare() -> None:
+    try:
+        config = bench_config()
+        job = start_comparison(jobs(), seeded(settings()), memory_file(db_path()), config)
+    except (ValueError, RuntimeError, OSError) as exc:
+        flash("error", f"Could not start the comparison: {exc}")
+        return
+    if job.config.n < config.n:
+        flash("info", f"{config.benchmark} has {job.config.n} problems: comparing on all {job.config.n}.")
+    st.query_params.clear()
+    st.query_params["comparison"] = st.session_state["last_comparison"] = job.comparison_id
+    st.session_state.pop("last_run_id", None)
 
 
-def past_run(run_id: str) -> None:
-    """A run this process is not running: show it from the database, offer to resume it."""
+def resume(run_id: str) -> None:
     with memory() as store:
-        try:
-            run = store.get_run(run_id)
-        except KeyError:
-            st.warning(f"No run `{run_id}` in this memory file.")
-            return
-        recent = results_data.run_records(store, run_id, last=FEED_SIZE)
-        totals = results_data.run_totals(store, run_id)
-        frame = results_data.curves(store, [run_id], max_points=CURVE_POINTS)
-    snap = JobSnapshot(run_id=run_id, benchmark=run["benchmark"], total=run["n_problems"] or totals.done,
-                       status=run["status"], records=tuple(recent), error=run["error"])
-    if run["status"] != "finished":
-        st.info("This run is not running in this dashboard (it was stopped, failed or the server restarted). "
-                "Resume continues after its last finished problem.")
-        if st.button("Resume", key="resume", icon=":material/resume:") and \
-                start(LoopConfig.model_validate(run["config"]["loop"]), run_id=run_id):
-            st.rerun()
-    status_line(snap, totals, None)
-    curves(frame)
-    feed(snap, totals.done)
+        view = run_on_view(store, db_path(), run_id)
+    if view.config is None or not view.resumable:
+        flash("warning", f"Run `{run_id}` cannot be resumed now (it is {view.run['status']}).")
+        return
+    start_run(view.config, run_id=run_id)
+
+
+# -- the page ---------------------------------------------------------------------------------------
+def on_view() -> tuple[str | None, str | None, RunOnView | None]:
+    """The comparison or run in the URL (else this tab's last one), and the run's state."""
+    comparison = st.query_params.get("comparison")
+    run_id = None if comparison else st.query_params.get("run_id") or st.session_state.get("last_run_id")
+    if run_id:
+        st.query_params["run_id"] = st.session_state["last_run_id"] = run_id
+        with memory() as store:
+            try:
+                return None, run_id, run_on_view(store, db_path(), run_id)
+            except KeyError:
+                return None, run_id, None
+    return comparison, None, None
+
+
+def reload(run_id: str) -> RunOnView:
+    with memory() as store:
+        return run_on_view(store, db_path(), run_id)
+
+
+def run_view(run_id: str, view: RunOnView | None) -> None:
+    job = jobs().get(run_id)
+    if job is not None and not job.finished:
+        live(job, settings().is_simulated)
+    elif view is None:
+        st.warning(f"No run `{run_id}` in this memory file.")
+    elif view.watched:
+        watched(view, lambda: reload(run_id))
+    else:
+        past_run(view, lambda: resume(run_id))
+
+
+def comparison_view(comparison_id: str) -> None:
+    job = jobs().get(comparison_id)
+    if job is not None:
+        live_comparison(job, settings().is_simulated)
+    else:
+        past_comparison(comparison_id)
 
 
 def empty_state() -> None:
     st.info("Pick a benchmark and press **Start**; the simulated model runs offline, no key needed. "
-            "Accuracy and cost curves fill in as problems finish; each problem shows the strategy that answered it.",
+            "Accuracy and cost curves fill in as problems finish; each problem shows the strategy that answered it. "
+            "**Compare methods** runs EGuR and baselines on the same problems, as `egur bench` does.",
             icon=":material/play_circle:")
     for job in jobs().active():
-        if st.button(f"Watch the run in progress: {job.run_id}", key=f"attach_{job.run_id}"):
-            st.query_params["run_id"] = job.run_id
+        job_id = job.job_id
+        if st.button(f"Watch the job in progress: {job_id}", key=f"attach_{job_id}"):
+            st.query_params["comparison" if job_id.startswith("cmp-") else "run_id"] = job_id
             st.rerun()
 
 
 st.title(":material/play_arrow: Run", anchor=False)
 model_badge()
-run_id = st.query_params.get("run_id") or st.session_state.get("last_run_id")  # the URL, or this tab's last run
-if run_id:
-    st.query_params["run_id"] = st.session_state["last_run_id"] = run_id
-current = jobs().get(run_id)
-settings_col, view_col = st.columns([1.1, 2.9], gap="large")
+comparison_id, run_id, view = on_view()
+prefill(view)
+settings_col, view_col = st.columns([1.35, 2.65], gap="medium")
 with settings_col:
-    new_config = config_form(running=current is not None and not current.finished)
+    if config_form(busy=bool(jobs().active())):
+        (start_run(loop_config()) if st.session_state["run_mode"] == MODES[0] else start_compare())
+        st.rerun()
     render_upload()
-    if new_config is not None and start(new_config):
-        st.rerun()  # redraw with the form disabled and the live view polling
+    if jobs().active():
+        st.caption("One job at a time: stop it, or wait for it to finish, to start another.")
 with view_col:
-    if current is not None:
-        live(current)
+    show_flash()
+    if comparison_id:
+        comparison_view(comparison_id)
     elif run_id:
-        past_run(run_id)
+        run_view(run_id, view)
     else:
         empty_state()

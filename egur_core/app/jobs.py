@@ -19,9 +19,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
+from egur_core.app.ownership import RunLeases, process_leases
 from egur_core.app.progress import JobSnapshot, ProblemRecord, problem_record
 from egur_core.app.services import build_client, build_tools
 from egur_core.evals.datasets.catalog import dataset_record, workload
+from egur_core.memory.database import MemoryFile
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import EGuRLoop, LoopConfig
 from egur_core.reasoner.method import MemoryAccess, Models
@@ -35,18 +37,64 @@ _STAGES = {
 }
 
 
-class Job:
+class BackgroundJob:
+    """A thread with its own asyncio loop, a lock for its state, a stop flag, and cleanups run at its end."""
+
+    def __init__(self, job_id: str, stop: threading.Event | None = None):
+        self.job_id = job_id
+        self.lock = threading.Lock()
+        self.stop_event = stop or threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cleanups: list[Callable[[], None]] = []
+
+    @property
+    def finished(self) -> bool:
+        raise NotImplementedError
+
+    def on_end(self, cleanup: Callable[[], None]) -> None:
+        """Call ``cleanup`` in the job's thread when it ends, however it ends (release leases, ...)."""
+        self._cleanups.append(cleanup)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread ends (tests, shutdown); True if it did."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.finished
+
+    def launch(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run ``work()`` on a fresh asyncio loop in a daemon thread."""
+        self.launch_blocking(lambda: asyncio.run(work()))
+
+    def launch_blocking(self, work: Callable[[], Any]) -> None:
+        """Run ``work()`` (which may own its event loop, like ``run_bench``) in a daemon thread."""
+        self._thread = threading.Thread(target=self._main, args=(work,), name=f"egur-job-{self.job_id}", daemon=True)
+        self._thread.start()
+
+    def _main(self, work: Callable[[], Any]) -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001  the thread's last line of defence
+            self._end("failed", f"{type(exc).__name__}: {exc}")
+            return
+        finally:
+            for cleanup in self._cleanups:
+                cleanup()
+        self._end("stopped" if self.stop_event.is_set() else "finished")
+
+    def _end(self, status: str, error: str | None = None) -> None:
+        raise NotImplementedError
+
+
+class Job(BackgroundJob):
     """One run in a background thread; ``handle`` is the loop's ``on_event`` callback."""
 
     def __init__(self, run_id: str, config: LoopConfig, history: list[ProblemRecord] | None = None,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None, price_known: bool = True):
+        super().__init__(run_id, stop)
         self.run_id, self.config = run_id, config
-        self.lock = threading.Lock()
-        self.stop_event = stop or threading.Event()
         self._state = JobSnapshot(run_id=run_id, benchmark=config.benchmark, total=config.n, status="starting",
-                                  records=tuple(history or ()), started_at=time.time())
+                                  records=tuple(history or ()), price_known=price_known, started_at=time.time())
         self._proposed: dict[int, dict[str, Any]] = {}
-        self._thread: threading.Thread | None = None
 
     # -- reading (page side) ----------------------------------------------------------------------
     def snapshot(self) -> JobSnapshot:
@@ -63,12 +111,6 @@ class Job:
         with self.lock:
             if not self._state.finished:
                 self._state = replace(self._state, stage="stopping after this problem")
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the thread ends (tests, shutdown); True if it did."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self.finished
 
     # -- writing (thread side) --------------------------------------------------------------------
     def handle(self, event: LoopEvent) -> None:
@@ -103,39 +145,46 @@ class Job:
                 self._state = replace(self._state, status=status, error=error or self._state.error, current=None,
                                       stage="", finished_at=self._state.finished_at or time.time())
 
-    def launch(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-        """Run ``work()`` on a fresh asyncio loop in a daemon thread."""
-        self._thread = threading.Thread(target=self._main, args=(work,), name=f"egur-job-{self.run_id}", daemon=True)
-        self._thread.start()
-
-    def _main(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-        try:
-            asyncio.run(work())
-        except BaseException as exc:  # noqa: BLE001  the thread's last line of defence
-            self._end("failed", f"{type(exc).__name__}: {exc}")
-            return
-        self._end("stopped" if self.stop_event.is_set() else "finished")
-
 
 ClientFactory = Callable[[Any], Models]
 
 
 class JobRegistry:
-    """Every job of this server process, by run id (the page keeps one in ``st.cache_resource``)."""
+    """Every job of this server process, by id (the pages keep one in ``st.cache_resource``).
 
-    def __init__(self) -> None:
-        self._jobs: dict[str, Job] = {}
+    Run jobs on a memory file hold the run's lease (:mod:`egur_core.app.ownership`) while they run,
+    so no other process (the CLI, another dashboard) can run the same run at the same time.
+    """
+
+    def __init__(self, leases: RunLeases | None = None) -> None:
+        self._jobs: dict[str, BackgroundJob] = {}
         self._lock = threading.Lock()
+        self.leases = leases or process_leases()
 
-    def get(self, run_id: str | None) -> Job | None:
+    def get(self, job_id: str | None) -> Any:
         with self._lock:
-            return self._jobs.get(run_id) if run_id else None
+            return self._jobs.get(job_id) if job_id else None
 
-    def active(self) -> list[Job]:
+    def active(self) -> list[Any]:
         """Jobs still running, oldest first."""
         with self._lock:
             jobs = list(self._jobs.values())
         return [j for j in jobs if not j.finished]
+
+    def add(self, job: BackgroundJob) -> None:
+        """Register a job under its id; refused while a job with that id still runs."""
+        with self._lock:
+            previous = self._jobs.get(job.job_id)
+            if previous is not None and not previous.finished:
+                raise RuntimeError(f"run {job.job_id} is already running")
+            self._jobs[job.job_id] = job
+
+    def _claim(self, memory: MemoryAccess, run_id: str) -> Callable[[], None]:
+        """Take the run's lease (a memory file only); returns how to let it go."""
+        if not isinstance(memory, MemoryFile):
+            return lambda: None
+        self.leases.claim(memory.path, run_id, "dashboard")
+        return lambda: self.leases.release(memory.path, run_id)
 
     def start(self, settings: Any, memory: MemoryAccess, config: LoopConfig, *, run_id: str | None = None,
               history: list[ProblemRecord] | None = None, client_factory: ClientFactory | None = None,
@@ -143,22 +192,30 @@ class JobRegistry:
         """Create the run row now (so the caller can show its id at once), then run it in a thread.
 
         ``run_id`` resumes an existing run; ``history`` are its already finished problems. An unknown
-        benchmark is refused (``ValueError``) before anything is written or started.
+        benchmark is refused (``ValueError``), and a run that another job or process is running
+        (``RuntimeError``), before anything is written or started.
         """
-        client = client_factory(settings) if client_factory else build_client(settings, memory=memory)
-        stop = threading.Event()
-        work = workload(config.benchmark, config.n, config.seed, memory=memory, llm=client)
-        if work.grader is None:  # a dataset without answers: nothing but the verifier and agreement to learn from
-            config = config.model_copy(update={"label_free": True})
-        loop = EGuRLoop(client, tools if tools is not None else build_tools(), memory,
-                        on_event=lambda event: job.handle(event), stop=stop)
-        run_id = run_id or loop.start_run(config, extra=dataset_record(config.benchmark, memory))
-        job = Job(run_id, config, history, stop)
-        with self._lock:
-            previous = self._jobs.get(run_id)
-            if previous is not None and not previous.finished:
-                raise RuntimeError(f"run {run_id} is already running")
-            self._jobs[run_id] = job
+        if run_id is not None and self.get(run_id) is not None and not self.get(run_id).finished:
+            raise RuntimeError(f"run {run_id} is already running")
+        release = self._claim(memory, run_id) if run_id else (lambda: None)
+        try:
+            client = client_factory(settings) if client_factory else build_client(settings, memory=memory)
+            stop = threading.Event()
+            work = workload(config.benchmark, config.n, config.seed, memory=memory, llm=client)
+            config = config.model_copy(update={"n": min(config.n, len(work))})  # aime2025 has 30, whatever was asked
+            if work.grader is None:  # a dataset without answers: nothing but the verifier and agreement to learn from
+                config = config.model_copy(update={"label_free": True})
+            loop = EGuRLoop(client, tools if tools is not None else build_tools(), memory,
+                            on_event=lambda event: job.handle(event), stop=stop)
+            if run_id is None:
+                run_id = loop.start_run(config, extra=dataset_record(config.benchmark, memory))
+                release = self._claim(memory, run_id)
+            job = Job(run_id, config, history, stop, price_known=settings.every_role_priced())
+            self.add(job)
+        except BaseException:
+            release()
+            raise
+        job.on_end(release)
         job.launch(lambda: _drive(loop, client, config, work, run_id))
         return job
 

@@ -27,6 +27,8 @@ class ProblemRecord:
     candidates: tuple[str, ...] = ()
     cost_by_role: dict[str, float] = field(default_factory=dict)
     tokens: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
     ops_applied: int = 0
     ops_proposed: int = 0
     guide_error: str | None = None
@@ -44,6 +46,7 @@ class JobSnapshot:
     current: int | None = None
     stage: str = ""
     error: str | None = None
+    price_known: bool = True
     started_at: float = 0.0
     finished_at: float | None = None
 
@@ -71,5 +74,6 @@ def problem_record(idx: int, outcome: dict[str, Any], proposed: dict[str, Any]) 
         exploited=bool(outcome.get("exploited")), chosen_strategy=outcome.get("chosen_strategy"),
         answer=outcome.get("answer"), candidates=tuple(proposed.get("names") or ()),
         cost_by_role=dict(outcome.get("cost_by_role") or {}), tokens=int(sum(tokens.values())),
+        prompt_tokens=int(outcome.get("prompt_tokens") or 0), cached_tokens=int(outcome.get("tokens_cached_in") or 0),
         ops_applied=int(outcome.get("ops_applied") or 0), ops_proposed=int(outcome.get("ops_proposed") or 0),
         guide_error=proposed.get("guide_error"))

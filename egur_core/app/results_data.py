@@ -28,11 +28,13 @@ _COST_COLUMNS = [f"cost_{role}" for role in ROLES]
 _TOKEN_COLUMNS = [f"tokens_{role}_{way}" for role in ROLES for way in ("in", "out")]
 SUMMARY_COLUMNS = ["run", "run_id", "method", "benchmark", "status", "model", "simulated", "comparison_id",
                    "problems", "accuracy", "cost_usd", "cost_per_problem", "tokens", "tokens_per_problem",
-                   "exploited_share", *_COST_COLUMNS]
+                   "exploited_share", *_COST_COLUMNS, "price_known", "prompt_tokens", "tokens_cached", "cached_share"]
 
-_RUN_LABEL = ("coalesce(nullif(r.label, ''), r.method || ' · ' || r.benchmark) || ' · ' || "
+_RUN_LABEL = ("r.method || ' · ' || coalesce(nullif(r.label, ''), r.benchmark) || ' · ' || "
               "strftime(r.created_at, '%m-%d %H:%M') || ' · ' || regexp_extract(r.run_id, '[^-]+$')")
+"""How a run reads in pickers, legends and tables: method first, so runs of one label stay apart."""
 _TOKENS = " + ".join(f"p.tokens_{role}_{way}" for role in METHOD_ROLES for way in ("in", "out"))  # the method's
+_PROMPT_TOKENS = " + ".join(f"p.tokens_{role}_in" for role in METHOD_ROLES)
 _ROLE_SUMS = ", ".join(f"coalesce(sum(p.{column}), 0) AS {column}" for column in _COST_COLUMNS)
 
 
@@ -49,6 +51,27 @@ def run_options(store: MemoryStore) -> pd.DataFrame:
         FROM runs r ORDER BY r.created_at DESC, r.run_id""", [])
 
 
+def default_selection(runs: pd.DataFrame, comparison: str | None = None, run_id: str | None = None,
+                      benchmark: str | None = None) -> list[str]:
+    """What Results opens on: the comparison or run just run (from the URL or the session), else the newest
+    run (with its comparison, if it has one), never runs of different benchmarks overlaid.
+
+    ``runs`` is :func:`run_options`' frame (newest first); ``benchmark`` restricts the choice."""
+    shown = runs if not benchmark else runs[runs["benchmark"] == benchmark]
+    if comparison and (shown["comparison_id"] == comparison).any():
+        return shown.loc[shown["comparison_id"] == comparison, "run_id"].tolist()
+    focus = shown[shown["run_id"] == run_id] if run_id else shown.iloc[0:0]
+    newest = (focus if not focus.empty else shown).head(1)
+    if newest.empty:
+        return []
+    row = newest.iloc[0]
+    if isinstance(row["comparison_id"], str) and row["comparison_id"]:
+        return shown.loc[shown["comparison_id"] == row["comparison_id"], "run_id"].tolist()
+    if not focus.empty:
+        return [row["run_id"]]
+    return shown.loc[shown["benchmark"] == row["benchmark"], "run_id"].head(3).tolist()
+
+
 def summary(store: MemoryStore, run_ids: list[str]) -> pd.DataFrame:
     """One row per run: accuracy, dollars, tokens, share of problems solved by exploiting memory."""
     frame = _query(store, f"""
@@ -56,7 +79,10 @@ def summary(store: MemoryStore, run_ids: list[str]) -> pd.DataFrame:
                r.comparison_id, count(p.idx) AS problems, list(p.correct) AS graded,
                coalesce(sum(p.cost_usd), 0) AS cost_usd, sum(p.cost_usd) / nullif(count(p.idx), 0) AS cost_per_problem,
                coalesce(sum({_TOKENS}), 0) AS tokens, sum({_TOKENS}) / nullif(count(p.idx), 0) AS tokens_per_problem,
-               avg(p.exploited::INT) AS exploited_share, {_ROLE_SUMS}
+               avg(p.exploited::INT) AS exploited_share, {_ROLE_SUMS},
+               coalesce(r.price_known, true) AS price_known, coalesce(sum({_PROMPT_TOKENS}), 0) AS prompt_tokens,
+               coalesce(sum(p.tokens_cached_in), 0) AS tokens_cached,
+               sum(p.tokens_cached_in) / nullif(sum({_PROMPT_TOKENS}), 0) AS cached_share
         FROM runs r LEFT JOIN problems p ON p.run_id = r.run_id AND p.finished_at IS NOT NULL
         WHERE list_contains(?::VARCHAR[], r.run_id)
         GROUP BY ALL ORDER BY r.method, run""", [run_ids])
@@ -104,6 +130,7 @@ def run_records(store: MemoryStore, run_id: str, last: int | None = None) -> lis
     frame = _query(store, f"""
         SELECT p.idx, p.correct, p.cost_usd, p.exploited, p.answer, s.name AS chosen_strategy,
                {', '.join('p.' + c for c in _COST_COLUMNS)}, {_TOKENS} AS tokens,
+               {_PROMPT_TOKENS} AS prompt_tokens, p.tokens_cached_in,
                (SELECT list(st.name ORDER BY e.candidate) FROM executions e LEFT JOIN strategies st
                   ON st.hash = e.strategy_hash WHERE e.run_id = p.run_id AND e.idx = p.idx
                   AND NOT coalesce(e.stale, false)) AS candidates
@@ -116,7 +143,8 @@ def run_records(store: MemoryStore, run_id: str, last: int | None = None) -> lis
         answer=r["answer"], candidates=tuple(n for n in (r["candidates"] if r["candidates"] is not None else [])
                                              if isinstance(n, str)),
         cost_by_role={role: float(r[f"cost_{role}"] or 0) for role in ROLES},
-        tokens=int(r["tokens"] or 0)) for r in frame.to_dict("records")][::-1]
+        tokens=int(r["tokens"] or 0), prompt_tokens=int(r["prompt_tokens"] or 0),
+        cached_tokens=int(r["tokens_cached_in"] or 0)) for r in frame.to_dict("records")][::-1]
 
 
 @dataclass(frozen=True)
@@ -127,19 +155,28 @@ class RunTotals:
     accuracy: float | None
     cost_usd: float
     exploited: int
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
 
     @classmethod
     def of(cls, records: list[ProblemRecord] | tuple[ProblemRecord, ...]) -> RunTotals:
         done = len(records)
         return cls(done, sum(bool(r.correct) for r in records) / done if done else None,
-                   sum(r.cost_usd for r in records), sum(r.exploited for r in records))
+                   sum(r.cost_usd for r in records), sum(r.exploited for r in records),
+                   sum(r.prompt_tokens for r in records), sum(r.cached_tokens for r in records))
+
+    @property
+    def cached_share(self) -> float | None:
+        """Share of prompt tokens the provider served from its prompt cache (billed at the cached rate)."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else None
 
 
 def run_totals(store: MemoryStore, run_id: str) -> RunTotals:
     row = summary(store, [run_id]).iloc[0]
     done = int(row["problems"])
     return RunTotals(done, None if pd.isna(row["accuracy"]) else float(row["accuracy"]), float(row["cost_usd"]),
-                     round(float(row["exploited_share"]) * done) if done else 0)
+                     round(float(row["exploited_share"]) * done) if done else 0, int(row["prompt_tokens"]),
+                     int(row["tokens_cached"]))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,13 @@ from egur_core.tools.registry import ToolRegistry, default_registry
 from egur_core.tools.sandbox import allow_unsafe_sandbox, sandbox_notice  # noqa: F401  (for the CLI and pages)
 
 DEFAULT_DB = "egur.duckdb"
+DB_ENV = "EGUR_DB"
+
+
+def default_db() -> str:
+    """The memory file the CLI and the dashboard both use unless told otherwise: ``$EGUR_DB``, else
+    ``egur.duckdb`` in the working directory."""
+    return os.environ.get(DB_ENV) or DEFAULT_DB
 
 
 def resolve_settings(model: str | None = None, base_url: str | None = None, config: str | Path | None = None,

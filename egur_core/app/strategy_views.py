@@ -120,7 +120,8 @@ def execution_option(row: Mapping[str, Any]) -> str:
         verdict = "✗ failed"
     extra = " · chosen" if row.get("chosen") else ""
     extra += " · exploited" if row.get("exploited") else ""
-    return (f"{row.get('run_id')} #{row.get('idx')} · candidate {row.get('candidate')} · {verdict}{extra} · "
+    return (f"{row.get('run_id')} #{int(row.get('idx') or 0) + 1} · candidate {int(row.get('candidate') or 0) + 1} · "
+            f"{verdict}{extra} · "
             f"${float(row.get('cost_usd') or 0):.4f} · {float(row.get('latency_s') or 0):.2f}s")
 
 
@@ -199,7 +200,7 @@ def lineage_dot(versions: Sequence[Mapping[str, Any]], current: str) -> str:
     """Graphviz DOT of a version tree: one node per version (name, short hash, who made it),
     an edge from each parent to its child, the ``current`` version highlighted."""
     known = {v["hash"] for v in versions}
-    lines = ["digraph lineage {", "  rankdir=LR; bgcolor=transparent;",
+    lines = ["digraph lineage {", "  rankdir=TB; bgcolor=transparent;",
              '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
              'fillcolor="#eef2ff", color="#6366f1"];', '  edge [color="#64748b"];']
     for v in versions:

@@ -14,10 +14,11 @@ import os
 import sys
 
 import duckdb
+from pydantic import ValidationError
 
 from egur_core.app.services import allow_unsafe_sandbox, sandbox_notice
 
-COMMAND_MODULES = ("strategy", "run", "memory", "bench", "report", "cache", "doctor", "dataset", "ask")
+COMMAND_MODULES = ("strategy", "run", "runs", "memory", "bench", "report", "cache", "doctor", "dataset", "ask")
 RUNS_CODE = {"run", "bench", "strategy", "ask", "dataset"}  # they may run model-written code: sandbox banner
 STORAGE_HINT = ("the memory file could not be read or written; restore a backup or import an export into a new "
                 "file (egur memory import EXPORT.json --db NEW.duckdb)")
@@ -61,6 +62,10 @@ def _handle(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `egur ... | head` closed the pipe: not an error worth a traceback
         sys.stderr.close()
         return 0
+    except ValidationError as exc:  # a setting out of range: say which and why, without pydantic's links
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+        print(f"error: {problems}", file=sys.stderr)
+        return 2
     except (ValueError, KeyError, OSError, RuntimeError, duckdb.Error, MemoryError) as exc:
         if os.environ.get("EGUR_DEBUG"):
             raise

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from egur_core.app.ownership import LeaseEvents
 from egur_core.app.services import build_client, describe_models, open_memory, resolve_settings
-from egur_core.cli.common import add_db_option, add_model_options, print_table
+from egur_core.cli.common import add_db_option, add_model_options, positive_int, print_table
 from egur_core.evals.comparison import METHODS, BenchConfig, BenchResult, run_bench
 from egur_core.evals.datasets.registry import benchmark_names
 from egur_core.evals.run_records import problem_records
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="compare EGuR with baselines on the same problems")
     parser.add_argument("--benchmark", required=True, help=f"one of: {', '.join(benchmark_names())}, or a "
                         "dataset you added (egur dataset list)")
-    parser.add_argument("--n", type=int, default=30, help="evaluated problems per seed")
+    parser.add_argument("--n", type=positive_int, default=30, help="evaluated problems per seed")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma list from {','.join(METHODS)}")
     parser.add_argument("--seeds", help="comma list of seeds (mean and spread); overrides --seed")
     parser.add_argument("--warmup", type=int, default=0, help="warm-up problems before a held-out evaluation")
@@ -56,7 +57,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
           f"cache={'off' if args.no_cache else 'on'}", file=sys.stderr)
     memory = open_memory(args.db)
     progress = _Progress(len(methods) * len(seeds), args.quiet)
-    result = run_bench(memory, settings_for, config, build_client, on_event=progress)
+    leases = LeaseEvents(memory.path, "bench")  # each run is this process's while it goes (see `egur runs`)
+
+    def on_event(method: str, seed: int, event: LoopEvent) -> None:
+        leases(event)
+        progress(method, seed, event)
+
+    try:
+        result = run_bench(memory, settings_for, config, build_client, on_event=on_event)
+    finally:
+        leases.release()
     print_comparison(result)
     if args.report:
         with memory.session() as store:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from egur_core.app.services import DEFAULT_DB
+from egur_core.app.services import DEFAULT_DB, default_db
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +17,20 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int, default=0, help="seed (problem order and the simulated model)")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1, with a plain message otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default=DEFAULT_DB, help=f"memory file (default {DEFAULT_DB})")
+    parser.add_argument("--db", default=default_db(),
+                        help=f"memory file (default $EGUR_DB, else {DEFAULT_DB}; the dashboard reads $EGUR_DB too)")
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], file=None) -> None:

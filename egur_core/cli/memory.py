@@ -13,16 +13,16 @@ import sys
 
 import pandas as pd
 
+from egur_core.app.services import DEFAULT_DB, default_db
 from egur_core.memory.database import MemoryFile
 from egur_core.memory.records import PruneRule
 
-DEFAULT_DB = "egur.duckdb"
 _WIDTH = 60
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help=f"memory file (default {DEFAULT_DB})")
+    common.add_argument("--db", default=argparse.SUPPRESS, help=f"memory file (default $EGUR_DB, else {DEFAULT_DB})")
     common.add_argument("--wait", type=float, default=argparse.SUPPRESS,
                         help="seconds to wait while another process holds the file (default 30)")
     group = subparsers.add_parser("memory", parents=[common], help="browse and curate the experience memory")
@@ -52,9 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file")
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("import", parents=[common], help="read memory from FILE (replaces, unless --merge)")
+    p = sub.add_parser("import", parents=[common], help="add memory from FILE to yours (merge; --replace asks first)")
     p.add_argument("file")
-    p.add_argument("--merge", action="store_true", help="add to the current memory instead of replacing it")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--merge", action="store_true", help="add the file's entries and notes to yours (the default)")
+    mode.add_argument("--replace", action="store_true",
+                      help="swap your library and notes for the file's (asks first; undoable as one batch)")
+    p.add_argument("--yes", action="store_true", help="replace without asking")
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("undo", parents=[common], help="undo an op (by id) or a whole batch (by batch id)")
@@ -69,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _memory(args: argparse.Namespace) -> MemoryFile:
     """``--db``/``--wait`` may come before or after the subcommand, so they have no argparse default."""
-    return MemoryFile(getattr(args, "db", DEFAULT_DB), wait_s=getattr(args, "wait", 30.0))
+    return MemoryFile(getattr(args, "db", default_db()), wait_s=getattr(args, "wait", 30.0))
 
 
 def _print_table(df: pd.DataFrame, empty: str) -> None:
@@ -112,13 +116,13 @@ def cmd_show(args: argparse.Namespace) -> int:
             value = entry[key] if entry[key] is not None else "-"
             print(f"{key:>14}: {' '.join(str(value).split())}")
         made = prov["created_problem"]
-        print(f"{'created by':>14}: " + (f"run {made['run_id']} problem {made['idx']}" if made else
+        print(f"{'created by':>14}: " + (f"run {made['run_id']} problem #{made['idx'] + 1}" if made else
                                           (prov["created_by"] or {}).get("actor", "-")))
         print(f"{'retrieved':>14}: {len(prov['retrieved_by'])} time(s)")
         print("strategy:")
         print(json.dumps(strategy, indent=2))
     print("ops:")
-    _print_table(pd.DataFrame(prov["ops"]), "none")
+    _print_table(_numbered(pd.DataFrame(prov["ops"])), "none")
     return 0
 
 
@@ -155,8 +159,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    mode = "replace" if args.replace else "merge"
+    if mode == "replace" and not args.yes:
+        with _memory(args).session() as store:
+            n_entries, n_notes = len(store.list_entries()), len(store.list_notes())
+        if not _confirm(f"replace your {n_entries} entries and {n_notes} notes with the file's?"):
+            print("error: not imported (confirm interactively or pass --yes; the default --merge keeps yours)",
+                  file=sys.stderr)
+            return 1
     with _memory(args).session() as store:
-        result = store.import_memory(args.file, mode="merge" if args.merge else "replace")
+        result = store.import_memory(args.file, mode=mode)
     print(f"imported {result.entries} entries, {result.notes} notes, {result.strategies} strategies "
           f"({result.mode}); undo with: egur memory undo {result.batch_id}")
     for warning in result.warnings:
@@ -179,8 +191,16 @@ def cmd_log(args: argparse.Namespace) -> int:
     with _memory(args).session() as store:
         df = store.op_log(limit=args.limit, actor=args.actor)
     df["what"] = [_describe(p) for p in df["payload"]]
-    _print_table(df[["op_id", "ts", "actor", "kind", "what", "run_id", "idx", "undo_of", "undone_by"]], "no ops yet")
+    columns = ["op_id", "ts", "actor", "kind", "what", "run_id", "problem", "undo_of", "undone_by"]
+    _print_table(_numbered(df)[columns], "no ops yet")
     return 0
+
+
+def _numbered(df: pd.DataFrame) -> pd.DataFrame:
+    """Problem indices as people count them (#1 is the first), as the dashboard shows them."""
+    if "idx" not in df:
+        return df
+    return df.assign(problem=[None if pd.isna(i) else f"#{int(i) + 1}" for i in df["idx"]]).drop(columns="idx")
 
 
 def _describe(payload: str | None) -> str:

@@ -26,7 +26,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         with open_memory(args.db).session() as store:
             document = build_report(store, args.ids, args.title)
     except KeyError as exc:
-        print(f"error: {exc.args[0]} in {args.db} (see `egur memory runs` or the bench output)", file=sys.stderr)
+        print(f"error: {exc.args[0]} in {args.db} (`egur runs` lists the runs and comparisons in it)", file=sys.stderr)
         return 2
     out.write_text(document, encoding="utf-8")
     print(f"report: {out} ({out.stat().st_size / 1e6:.1f} MB, works offline)")

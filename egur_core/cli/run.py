@@ -9,8 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
+from egur_core.app.ownership import process_leases
 from egur_core.app.services import build_client, build_tools, describe_models, open_memory, resolve_settings
-from egur_core.cli.common import add_db_option, add_model_options, print_table
+from egur_core.cli.common import add_db_option, add_model_options, positive_int, print_table
 from egur_core.evals.datasets.catalog import dataset_record, workload
 from egur_core.evals.datasets.registry import benchmark_names
 from egur_core.evals.run_records import run_report, summarise
@@ -23,9 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="run the EGuR loop on a benchmark")
     parser.add_argument("--benchmark", help=f"one of: {', '.join(benchmark_names())}, or a dataset you added "
                         "(egur dataset list)")
-    parser.add_argument("--n", type=int, default=30, help="number of problems")
-    parser.add_argument("--k", type=int, default=3, help="candidate strategies per problem")
-    parser.add_argument("--parallel", type=int, default=1, metavar="W",
+    parser.add_argument("--n", type=positive_int, default=30, help="number of problems")
+    parser.add_argument("--k", type=positive_int, default=3, help="candidate strategies per problem (1-8)")
+    parser.add_argument("--parallel", type=positive_int, default=1, metavar="W",
                         help="problems in flight at once (each reads the memory as the problems W before it left "
                              "it; edits land in problem order, so a seed gives the same run at any W)")
     add_db_option(parser)
@@ -84,10 +85,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run(settings, memory, config: LoopConfig, resume: str | None, progress, stop) -> str:
+    leases = process_leases()
+    if resume:
+        leases.claim(memory.path, resume, "cli")  # refused while a dashboard or another egur runs it
     client = build_client(settings, memory=memory)
+    run_id = resume
     try:
         # an unknown benchmark is refused before any write
         work = workload(config.benchmark, config.n, config.seed, memory=memory, llm=client)
+        if len(work) < config.n:
+            print(f"note: {config.benchmark} has {len(work)} problems; running {len(work)}, not {config.n}",
+                  file=sys.stderr)
+            config = config.model_copy(update={"n": len(work)})
+        progress.total = len(work)
         if work.grader is None and not config.label_free:
             print(f"{config.benchmark} has no answers: learning label-free (verifier and agreement)", file=sys.stderr)
             config = config.model_copy(update={"label_free": True})
@@ -95,13 +105,17 @@ async def _run(settings, memory, config: LoopConfig, resume: str | None, progres
             print(f"label-free: {config.benchmark} has no verifier, so candidates learn only from agreement between "
                   "at least two of them; a strategy run alone (k=1, or exploited) teaches nothing", file=sys.stderr)
         loop = EGuRLoop(client, build_tools(), memory, on_event=progress, stop=stop)
-        run_id = resume or loop.start_run(config, extra=dataset_record(config.benchmark, memory))
+        if run_id is None:
+            run_id = loop.start_run(config, extra=dataset_record(config.benchmark, memory))
+            leases.claim(memory.path, run_id, "cli")
         progress.run_id = run_id
-        print(f"run {run_id} on {config.benchmark}: {config.n} problems, k={config.k}", file=sys.stderr)
+        print(f"run {run_id} on {config.benchmark}: {len(work)} problems, k={config.k}", file=sys.stderr)
         await loop.run(config, work, run_id=run_id)
         return run_id
     finally:
         await client.aclose()
+        if run_id is not None:
+            leases.release(memory.path, run_id)
 
 
 class _Progress:
@@ -137,7 +151,6 @@ def _print_summary(report: dict) -> None:
     if not report["run"].get("price_known", True):
         print("price unknown: a model this run used has no configured or list price; costs below count only the "
               "priced models (set prices in egur.toml or on the Settings page)", file=sys.stderr)
-    prompt_tokens = sum(p["tokens"][r]["in"] for p in report["problems"] for r in ROLES)
     print_table(["metric", "value"], [
         ["run", report["run"]["run_id"]],
         ["problems", s["problems"]],
@@ -148,6 +161,6 @@ def _print_summary(report: dict) -> None:
         *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ROLES],
         *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ROLES],
         ["prompt tokens from the provider's cache", f"{s['tokens_cached_in']} "
-                                                     f"({s['tokens_cached_in'] / max(prompt_tokens, 1):.0%})"],
+                                                     f"({s['tokens_cached_in'] / max(s['prompt_tokens'], 1):.0%})"],
         ["reasoning tokens", s["tokens_reasoning"]],
     ])

@@ -16,6 +16,7 @@ warm-up passes carry ``<comparison_id>:warmup``.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from egur_core.reasoner.task import Workload
 from egur_core.tools.registry import default_registry
 
 METHODS = ("egur", "cot", "sc", "dc", "mem0", "static")
+METHOD_NAMES = {"egur": "EGuR", "cot": "Chain of thought", "sc": "Self-consistency", "dc": "Dynamic Cheatsheet",
+                "mem0": "Mem0-style memory", "static": "Best fixed strategy"}
 WARMUP_FALLBACK = {"aime2025": "aime2024"}  # the paper's convention: AIME 2024 warms up for 2025
 
 
@@ -120,13 +123,15 @@ class _CallCounter:
 
 class Bench:
     def __init__(self, memory: MemoryFile, settings_for: Callable[[int], Settings], config: BenchConfig,
-                 build_client: ClientFactory, *, on_event: Callable[[str, int, LoopEvent], None] | None = None):
+                 build_client: ClientFactory, *, on_event: Callable[[str, int, LoopEvent], None] | None = None,
+                 stop: threading.Event | None = None):
         unknown = [m for m in config.methods if m not in METHODS]
         if unknown:
             raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
         self.memory, self.settings_for, self.config, self.build_client = memory, settings_for, config, build_client
         self.comparison_id = config.comparison_id or f"cmp-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.on_event = on_event or (lambda method, seed, event: None)
+        self.stop = stop or threading.Event()  # every method stops between problems once it is set
         self.tools = default_registry()
         self.dataset = dataset_record(config.benchmark, memory)  # an unknown benchmark is refused here
         self.label_free = config.label_free or (self.dataset["dataset"].get("answers") is False)
@@ -171,7 +176,8 @@ class Bench:
     async def _run_baseline(self, method: str, client: LLMClient, seed: int) -> tuple[str, str | None, dict]:
         cfg = self.config
         stream, warm = split_stream(cfg.benchmark, cfg.n, cfg.warmup, seed, memory=self.memory, llm=client)
-        baseline = BASELINES[method](client, self.tools, self.memory, on_event=self._listener(method, seed))
+        baseline = BASELINES[method](client, self.tools, self.memory, on_event=self._listener(method, seed),
+                                     stop=self.stop)
         scope = f"{self.comparison_id}/{method}/seed{seed}"
         common = {"benchmark": cfg.benchmark, "seed": seed, "scope": scope, "label_free": self.label_free,
                   "sc_n": cfg.sc_n}
@@ -195,7 +201,7 @@ class Bench:
         stream, warm = split_stream(cfg.benchmark, cfg.n, cfg.warmup, seed, memory=self.memory, llm=client)
         fresh = cfg.egur_memory == "fresh"
         memory = MemoryFile(self._scratch_path(seed)) if fresh else self.memory
-        loop = EGuRLoop(client, self.tools, memory, on_event=self._listener("egur", seed))
+        loop = EGuRLoop(client, self.tools, memory, on_event=self._listener("egur", seed), stop=self.stop)
         info: dict[str, Any] = {"memory": str(memory.path) if fresh else "shared"}
         warm_id = None
         if warm.tasks:
@@ -224,7 +230,7 @@ class Bench:
 
 
 def run_bench(memory: MemoryFile, settings_for: Callable[[int], Settings], config: BenchConfig,
-              build_client: ClientFactory,
-              on_event: Callable[[str, int, LoopEvent], None] | None = None) -> BenchResult:
-    """Synchronous entry point (CLI, scripts)."""
-    return asyncio.run(Bench(memory, settings_for, config, build_client, on_event=on_event).run())
+              build_client: ClientFactory, on_event: Callable[[str, int, LoopEvent], None] | None = None,
+              stop: threading.Event | None = None) -> BenchResult:
+    """Synchronous entry point (CLI, scripts, the dashboard's comparison job)."""
+    return asyncio.run(Bench(memory, settings_for, config, build_client, on_event=on_event, stop=stop).run())

@@ -54,3 +54,22 @@ def thin(frame: pd.DataFrame, max_points: int) -> pd.DataFrame:
     step = np.maximum(1, np.ceil(n / max(max_points, 1))).astype(int)
     keep = (frame["seen"] % step == 0) | (frame["seen"] == 1) | (frame["seen"] == n)
     return frame[keep].reset_index(drop=True)
+
+
+def phases(frame: pd.DataFrame, parts: int = 3) -> pd.DataFrame:
+    """Each run cut into ``parts`` equal spans of problems (first third, middle, last third): accuracy,
+    mean cost per problem and the share answered by exploiting memory in each. What a curve's shape
+    says, as numbers (and what explains a drop in accuracy while cost falls)."""
+    if frame.empty:
+        return pd.DataFrame(columns=["run", "method", "phase", "first", "last", "accuracy", "cost_per_problem",
+                                     "exploited_share"])
+    rows = []
+    for (run, method), group in frame.groupby(["run", "method"], sort=False):
+        n = len(group)
+        for phase, part in enumerate(np.array_split(np.arange(n), min(parts, n))):
+            chunk = group.iloc[part]
+            rows.append({"run": run, "method": method, "phase": phase, "first": int(chunk["seen"].iloc[0]),
+                         "last": int(chunk["seen"].iloc[-1]), "accuracy": float(chunk["correct"].mean()),
+                         "cost_per_problem": float(chunk["cost_usd"].mean()),
+                         "exploited_share": float(chunk["exploited"].mean())})
+    return pd.DataFrame(rows)

@@ -56,6 +56,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         "exploited": sum(p["exploited"] for p in records), "cost_usd": total,
         "cost_per_problem": total / n if n else 0.0, "cost_by_role": cost_by_role, "tokens_by_role": tokens_by_role,
         "calls": sum(p["calls"] for p in records),
+        "prompt_tokens": sum(p["tokens"][r]["in"] for p in records for r in METHOD_ROLES),
         "tokens_cached_in": sum(p.get("tokens_cached_in", 0) for p in records),
         "tokens_reasoning": sum(p.get("tokens_reasoning", 0) for p in records),
     }

@@ -123,6 +123,10 @@ class Settings(BaseModel):
         known = ", ".join(sorted(self.known_aliases()))
         raise KeyError(f"unknown model {name!r}; strategies may name a tier, a role or a configured alias: {known}")
 
+    def every_role_priced(self) -> bool:
+        """Whether every role's model has a price (settings or list); if not, costs count only the priced ones."""
+        return all(self.price_of(role).known for role in ROLES)
+
     def price_of(self, name: str) -> Price:
         """What a model costs: the settings' price when set, else its list price (genai-prices), else unknown."""
         spec = self.resolve(name)

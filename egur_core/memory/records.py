@@ -137,6 +137,11 @@ class ProblemResult(_Record):
     def tokens_by_role(self) -> dict[str, int]:
         return {role: getattr(self, f"tokens_{role}_in") + getattr(self, f"tokens_{role}_out") for role in ROLES}
 
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens of every role, of which ``tokens_cached_in`` came from the provider's cache."""
+        return sum(getattr(self, f"tokens_{role}_in") for role in METHOD_ROLES)
+
 
 class RetrievedEntry(_Record):
     entry_id: int

@@ -288,6 +288,7 @@ class EGuRLoop(Method):
         return ProblemOutcome(
             idx=p.idx, problem_id=p.task.id, correct=result.correct, answer=p.answer, exploited=result.exploited,
             cost_usd=result.cost_usd, cost_by_role=result.cost_by_role, tokens_by_role=result.tokens_by_role,
+            prompt_tokens=result.prompt_tokens, tokens_cached_in=result.tokens_cached_in,
             chosen_strategy=results[chosen].strategy_name if chosen is not None else None, candidates=len(results),
             fallback=p.fallback, note=p.note(), failure=failure, failure_kind=failure_kind)
 

@@ -66,6 +66,8 @@ class ProblemOutcome(BaseModel):
     cost_usd: float
     cost_by_role: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(ROLES, 0.0))
     tokens_by_role: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(ROLES, 0))
+    prompt_tokens: int = Field(0, description="prompt tokens of every role")
+    tokens_cached_in: int = Field(0, description="of which served from the provider's prompt cache")
     chosen_strategy: str | None
     candidates: int
     ops_applied: int = 0
@@ -101,7 +103,7 @@ class Method:
                 benchmark=benchmark, method=self.name, label=label, n_problems=n, k=k, seed=seed,
                 simulated=settings.is_simulated, model=settings.resolve("executor").model,
                 comparison_id=comparison_id, config={**(config or {}), "settings": settings.safe_dict()},
-                price_known=all(settings.price_of(role).known for role in ROLES)))
+                price_known=settings.every_role_priced()))
 
     async def run_stream(self, run_id: str, workload: Workload, solve: Solve,
                          parallel: int = 1) -> list[ProblemOutcome]:

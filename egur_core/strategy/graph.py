@@ -218,20 +218,24 @@ def overlay_from_trace(trace: Sequence[TracedStep]) -> dict[str, dict]:
     return dict(agg)
 
 
-def to_dot(strategy: Strategy, trace: Sequence[TracedStep] | None = None) -> str:
-    """Graphviz DOT, left to right; loops as clusters with a dashed back edge."""
+def to_dot(strategy: Strategy, trace: Sequence[TracedStep] | None = None, rankdir: str = "TB",
+           highlight: dict[str, str] | None = None) -> str:
+    """Graphviz DOT, top to bottom by default (a program reads downwards, and a tall graph keeps its
+    text at full size in a narrow column, where a wide one was scaled down to 6-px text); loops as
+    clusters with a dashed back edge. ``highlight`` fills steps by id with a colour (diffs)."""
     flow = control_flow(strategy)
     overlay = overlay_from_trace(trace) if trace is not None else None
     in_loop = {node for _, body in flow.loops for node in body}
     title = strategy.paradigm + (f" · ≤${strategy.budget.max_cost_usd:g}" if strategy.budget.max_cost_usd else "")
     lines = [
         f"digraph {_quote(strategy.name)} {{",
-        f"  rankdir=LR; bgcolor=transparent; label={_quote(title)}; labelloc=t; fontname=Helvetica; fontsize=10;",
-        '  node [fontname="Helvetica", fontsize=10, style="rounded,filled", fillcolor="#eef2ff", color="#6366f1"];',
-        '  edge [fontname="Helvetica", fontsize=9, color="#64748b"];',
-        '  start [shape=circle, label="problem", fillcolor="#e2e8f0", color="#94a3b8", width=0.5];',
+        f"  rankdir={rankdir}; bgcolor=transparent; nodesep=0.35; ranksep=0.35; label={_quote(title)}; labelloc=t;"
+        " fontname=Helvetica; fontsize=11;",
+        '  node [fontname="Helvetica", fontsize=12, style="rounded,filled", fillcolor="#eef2ff", color="#6366f1"];',
+        '  edge [fontname="Helvetica", fontsize=11, color="#64748b"];',
+        '  start [shape=circle, label="problem", fillcolor="#e2e8f0", color="#94a3b8", width=0.5, fontsize=10];',
     ]
-    lines += [_dot_node(step, overlay, indent="  ") for step in flow.nodes if step.id not in in_loop]
+    lines += [_dot_node(step, overlay, "  ", highlight) for step in flow.nodes if step.id not in in_loop]
     for loop, body in flow.loops:
         label = f"loop {loop.id}: ≤{loop.max_iters}×" + (f" until {loop.until}" if loop.until else "")
         if overlay is not None:
@@ -239,7 +243,7 @@ def to_dot(strategy: Strategy, trace: Sequence[TracedStep] | None = None) -> str
             label += f" · ran {rounds}×"
         lines.append(f"  subgraph cluster_{_ident(loop.id)} {{")
         lines.append(f'    label={_quote(label)}; style="dashed,rounded"; color="#a5b4fc"; fontsize=10;')
-        lines += [_dot_node(step, overlay, indent="    ") for step in flow.nodes if step.id in body]
+        lines += [_dot_node(step, overlay, "    ", highlight) for step in flow.nodes if step.id in body]
         lines.append("  }")
     if flow.nodes:
         lines.append(f"  start -> {_quote(_entry(strategy.steps[0]))};")
@@ -250,9 +254,12 @@ def to_dot(strategy: Strategy, trace: Sequence[TracedStep] | None = None) -> str
     return "\n".join(lines)
 
 
-def _dot_node(step: Step, overlay: dict[str, dict] | None, indent: str) -> str:
+def _dot_node(step: Step, overlay: dict[str, dict] | None, indent: str,
+              highlight: dict[str, str] | None = None) -> str:
     label = step_label(step)
     attrs = [f"shape={SHAPES.get(step.op, 'box')}"]
+    if highlight and step.id in highlight:
+        attrs.append(f'fillcolor="{highlight[step.id]}"')
     if overlay is not None:
         seen = overlay.get(step.id)
         if seen is None:

@@ -8,7 +8,10 @@ comparison), then copied for each test.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -62,3 +65,31 @@ def open_page() -> Callable[[str], AppTest]:
         at.switch_page(page)
         return at.run()
     return _open
+
+
+HOLDER = """
+import sys
+from egur_core.app.ownership import RunLease
+lease = RunLease(sys.argv[1], sys.argv[2], "cli")
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def lease_holder() -> Iterator[Callable[[Path, str], subprocess.Popen]]:
+    """Another process (as ``egur run`` would be) holding a run's lease until the test ends or kills it."""
+    procs: list[subprocess.Popen] = []
+
+    def start(db: Path, run_id: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), run_id], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert proc.stdout.readline().strip() == "holding"
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait(10)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from egur_core.app.services import open_memory
-from egur_core.memory.ops import AddEntry, AddNote, UpdateEntry
+from egur_core.memory.ops import AddEntry, AddNote, DeleteEntry, UpdateEntry
 
 PAGE = "pages/memory.py"
 
@@ -106,7 +106,7 @@ def test_review_queue_approve_edit_and_reject(memory_db, open_page):
     diffs = [df.value for df in at.dataframe if list(df.value.columns) == ["field", "now", "proposed"]]
     assert any((d["proposed"] == "true").any() and (d["now"] == "false").any() for d in diffs)
     at.button(key=f"approve_{p1}").click().run()
-    assert f"Approved proposal {p1}" in texts(at.success)
+    assert "Approved 1 proposal(s)" in texts(at.success)
     at.button(key=f"reject_{p2}").click().run()
     at.text_area(key=f"proposal_json_{p3}").set_value('{"op": "add_note", "text": "Edited draft"}')
     at.button(key=f"approve_edited_{p3}").click().run()
@@ -116,6 +116,64 @@ def test_review_queue_approve_edit_and_reject(memory_db, open_page):
         assert len(store.list_notes(search="Edited draft")) == 1
         assert store.pending_proposals() == []
         assert {p.status for p in store.proposals()} == {"approved", "rejected"}
+
+
+def test_review_queue_is_grouped_by_problem_and_decided_in_bulk(memory_db, open_page):
+    with store_of(memory_db) as store:
+        run_id = store.list_runs().iloc[0]["run_id"]
+        first = store.propose([AddNote(text="from problem one a"), AddNote(text="from problem one b")], run_id, 0)
+        second = store.propose([AddNote(text="from problem two")], run_id, 1)
+    at = open_page(PAGE)
+    groups = [m.value for m in at.markdown if "proposal(s)" in m.value and "problem #" in m.value]
+    assert groups == [f"run `{run_id}` problem #1 · 2 proposal(s)", f"run `{run_id}` problem #2 · 1 proposal(s)"]
+    at.button(key=f"approve_group_{run_id}_1").click().run()
+    assert "Approved 2 proposal(s)" in texts(at.success)
+    at.button(key="reject_all").click().run()
+    with store_of(memory_db) as store:
+        status = {p.proposal_id: p.status for p in store.proposals()}
+    assert [status[i] for i in first] == ["approved", "approved"] and status[second[0]] == "rejected"
+
+
+def test_a_bulk_approval_skips_a_stale_proposal_and_says_so(memory_db, open_page):
+    with store_of(memory_db) as store:
+        entry_id = int(store.list_entries().iloc[0]["entry_id"])
+        stale, fine = store.propose([UpdateEntry(entry_id=entry_id, banned=True), AddNote(text="still fine")])
+        store.apply(DeleteEntry(entry_id=entry_id), "person")  # the stale one's entry is gone
+    at = open_page(PAGE)
+    at.button(key="approve_all").click().run()
+    assert not at.exception
+    assert "Approved 1 proposal(s)" in texts(at.warning) and f"proposal {stale}" in texts(at.warning)
+    with store_of(memory_db) as store:
+        status = {p.proposal_id: p.status for p in store.proposals()}
+    assert status == {stale: "pending", fine: "approved"}
+
+
+def test_audit_log_shows_each_ops_before_and_after_and_filters_by_entry(memory_db, open_page):
+    with store_of(memory_db) as store:
+        entry_id = int(store.list_entries().iloc[0]["entry_id"])
+        op_id = store.apply(UpdateEntry(entry_id=entry_id, signature="renamed by a person"), "person")
+    at = open_page(PAGE)
+    at.selectbox(key="log_kind").set_value("entry").run()
+    at.number_input(key="log_item").set_value(entry_id).run()
+    shown = [b.key for b in at.button if b.key and b.key.startswith("undo_") and b.key[5:].isdigit()]
+    with store_of(memory_db) as store:
+        touching = [int(o) for o in store.op_log(1000)["op_id"]
+                    if str(entry_id) in json.loads(store.op_log(1000).set_index("op_id").loc[o, "after"]).get(
+                        "entry", {}) or str(entry_id) in json.loads(
+                        store.op_log(1000).set_index("op_id").loc[o, "before"]).get("entry", {})]
+    assert sorted(int(k[5:]) for k in shown) == sorted(touching) and op_id in touching
+    assert not [d for d in at.dataframe if list(d.value.columns) == ["item", "field", "before", "after"]]
+    at.session_state[f"op_{op_id}"] = True  # a person opens that op: its diff is drawn
+    at.run()
+    diff = next(d.value for d in at.dataframe if list(d.value.columns) == ["item", "field", "before", "after"]
+                and (d.value["after"] == "renamed by a person").any())
+    assert diff.iloc[0]["item"] == f"entry {entry_id}" and diff.iloc[0]["field"] == "signature"
+
+
+def test_undo_batch_starts_with_no_batch_chosen(memory_db, open_page):
+    at = open_page(PAGE)
+    assert at.selectbox(key="undo_batch").value is None
+    assert at.button(key="undo_batch_go").disabled
 
 
 def test_approve_edited_with_bad_json_is_refused(memory_db, open_page):
@@ -183,3 +241,10 @@ def test_provenance_shows_origin_and_measured_usefulness(memory_db, open_page):
     labels = {m.label for m in at.metric}
     assert {"Retrieved", "Accuracy when retrieved", "Accuracy without"} <= labels
     assert "Created by" in texts(at.markdown)
+    with store_of(memory_db) as store:
+        made_in_run = int(store.list_entries().query("created_run_id.notna()").iloc[0]["entry_id"])
+        idx = int(store.get_entry(made_in_run)["created_idx"])
+    at.selectbox(key="prov_entry").set_value(made_in_run).run()
+    assert f"problem #{idx + 1}" in texts(at.markdown)  # numbered from 1, as everywhere
+    deltas = [m.proto.delta for m in at.metric if m.label == "Accuracy when retrieved" and m.proto.delta]
+    assert all(d.endswith("pp vs without") for d in deltas)  # percentage points, not a relative %

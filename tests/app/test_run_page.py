@@ -126,3 +126,110 @@ def test_a_failed_run_shows_its_error_and_offers_to_resume(empty_db, open_page):
     at.button(key="resume").click().run()
     poll_until_finished(at)
     assert "3/3" in progress_text(at) and "finished" in progress_text(at)
+
+
+def wait_for_text(at, needle: str, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while needle not in progress_text(at):
+        assert time.monotonic() < deadline, progress_text(at)
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
+def test_a_run_stopped_here_can_be_resumed_in_the_same_server(empty_db, open_page):
+    at = open_page(RUN)
+    at.session_state["settings"] = simulated_settings(latency_s=0.2)
+    at.number_input(key="n").set_value(6)
+    at.number_input(key="k").set_value(1)
+    at.button(key="start").click().run()
+    run_id = at.query_params["run_id"]
+    deadline = time.monotonic() + 30
+    while not progress_text(at).startswith("**1/") and time.monotonic() < deadline:
+        at.run()
+    at.button(key="stop").click().run()
+    poll_until_finished(at)
+    at.run()  # the next render, as after a reload: the job is over, the run is not finished
+    assert "Resume continues after its last finished problem" in "\n".join(i.value for i in at.info)
+    at.button(key="resume").click().run()
+    assert at.query_params["run_id"] == run_id
+    wait_for_text(at, "6/6** problems · finished")
+    with duckdb.connect(str(empty_db)) as con:
+        assert con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone()[0] == "finished"
+
+
+def test_a_run_another_process_runs_is_shown_live_and_read_only(empty_db, open_page, lease_holder):
+    from egur_core.app.services import open_memory
+
+    with open_memory(empty_db).session() as store:
+        run_id = store.create_run(benchmark="sat3", n_problems=5, config={"loop": {"benchmark": "sat3", "n": 5}})
+    holder = lease_holder(empty_db, run_id)
+    at = open_page(RUN)
+    at.query_params["run_id"] = run_id
+    at.run()
+    assert not at.exception
+    assert f"Running in the cli (process {holder.pid}" in "\n".join(i.value for i in at.info)
+    assert not [b for b in at.button if b.key in ("resume", "stop")]
+
+
+def test_a_killed_run_is_marked_interrupted_and_offers_resume(empty_db, open_page, lease_holder):
+    from egur_core.app.services import open_memory
+
+    with open_memory(empty_db).session() as store:
+        run_id = store.create_run(benchmark="sat3", n_problems=2, config={"loop": {"benchmark": "sat3", "n": 2}})
+    holder = lease_holder(empty_db, run_id)
+    holder.kill()  # as a killed `egur run` would: its lease goes with it
+    holder.wait(10)
+    at = open_page(RUN)
+    at.query_params["run_id"] = run_id
+    at.run()
+    assert "was interrupted" in "\n".join(i.value for i in at.info)
+    assert "interrupted: the process running it ended" in at.error[0].value
+    at.button(key="resume").click().run()
+    wait_for_text(at, "2/2** problems · finished")
+
+
+def test_the_form_shows_the_settings_of_the_run_on_view(empty_db, open_page):
+    from egur_core.app.services import open_memory
+    from egur_core.reasoner.loop import LoopConfig
+
+    config = LoopConfig(benchmark="bbeh_mini", n=7, k=5, seed=3, review=True)
+    with open_memory(empty_db).session() as store:
+        run_id = store.create_run(benchmark="bbeh_mini", n_problems=7, k=5, seed=3,
+                                  config={"loop": config.model_dump()})
+        store.set_run_status(run_id, "stopped")
+    at = open_page(RUN)
+    at.query_params["run_id"] = run_id
+    at.run()
+    assert at.selectbox(key="benchmark").value == "bbeh_mini"
+    assert (at.number_input(key="n").value, at.number_input(key="k").value, at.number_input(key="seed").value) == \
+        (7, 5, 3)
+    assert at.toggle(key="review").value is True
+
+
+def test_compare_methods_runs_egur_and_baselines_and_links_to_results(empty_db, open_page):
+    at = open_page(RUN)
+    at.radio(key="run_mode").set_value("Compare methods").run()
+    at.multiselect(key="methods").set_value(["egur", "cot"])
+    at.number_input(key="n").set_value(3)
+    at.number_input(key="k").set_value(2)
+    at.text_input(key="seeds").set_value("0")
+    at.button(key="start").click().run()
+    assert not at.exception and not at.error
+    comparison = at.query_params["comparison"]
+    wait_for_text(at, "6/6** problems · finished")
+    links = [link for link in at.get("page_link") if link.proto.page == "results"]
+    assert links and links[0].proto.query_string == f"comparison={comparison}"
+    with duckdb.connect(str(empty_db)) as con:
+        methods = sorted(m for (m,) in con.execute("SELECT method FROM runs WHERE comparison_id = ?",
+                                                     [comparison]).fetchall())
+    assert methods == ["cot", "egur"]
+
+
+def test_a_problem_count_above_the_benchmark_size_is_said_not_silently_capped(empty_db, open_page):
+    at = open_page(RUN)
+    at.selectbox(key="benchmark").set_value("aime2025")
+    at.number_input(key="n").set_value(50)
+    at.button(key="start").click().run()
+    assert "aime2025 has 30 problems: running all 30, not 50." in "\n".join(i.value for i in at.info)
+    at.button(key="stop").click().run()

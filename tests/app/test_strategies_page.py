@@ -44,11 +44,31 @@ def test_library_table_and_filters(populated_db, open_page):
     assert "No strategy matches" in texts(at.warning)
 
 
-def test_compare_two_strategies(populated_db, open_page):
+def test_compare_is_a_structural_diff_with_changed_parameters(populated_db, open_page):
+    with open_memory(populated_db).session() as store:
+        base = store.list_strategies().iloc[0]["hash"]
+        data = store.strategy_row(base)["json"]
+        llm = next(s for s in data["steps"] if s["op"] == "llm")
+        llm["temperature"] = 1.3
+        child = store.save_strategy(data, parent_hash=base, created_by="person")
     at = open_page(PAGE)
-    assert len(dots(at)) >= 4  # graph, two compared graphs, lineage
-    diff = [d.value for d in at.dataframe if list(d.value.columns) == ["path", "left", "right", "change"]]
-    assert diff and (diff[0]["path"] == "$.name").any()
+    at.selectbox(key="strategy_pick").set_value(child).run()
+    assert at.selectbox(key="compare_pick").value == base  # the parent, by default
+    params = next(d.value for d in at.dataframe if list(d.value.columns) == ["step", "parameter", "A", "B"])
+    changed = params[params["parameter"] == "temperature"]
+    assert len(changed) == 1 and changed.iloc[0]["step"] == llm["id"] and changed.iloc[0]["B"] == "1.3"
+    diff_graph = next(d for d in dots(at) if "#fde68a" in d)  # one graph, the changed step coloured
+    assert f'"{llm["id"]}" [label=' in diff_graph
+
+
+def test_every_graph_is_drawn_top_to_bottom_and_a_step_opens_with_its_trace(populated_db, open_page):
+    at = open_page(PAGE)
+    current = at.selectbox(key="strategy_pick").value
+    assert "rankdir=TB" in dots(at)[0]
+    picker = at.selectbox(key=f"step_pick_{current}")
+    assert picker.options and picker.value
+    assert any("template" in m.value for m in at.markdown)  # its prompt text
+    assert any("input" in m.value for m in at.markdown) and any(" out tokens" in e.label for e in at.expander)
 
 
 def test_edit_with_errors_shows_paths_and_saves_nothing(populated_db, open_page):
@@ -67,7 +87,7 @@ def test_edit_with_errors_shows_paths_and_saves_nothing(populated_db, open_page)
         assert len(store.list_strategies()) == before
 
 
-def test_edit_saves_a_child_version_and_repoints_the_entry(populated_db, open_page):
+def test_edit_saves_a_child_version_and_repoints_a_chosen_entry(populated_db, open_page):
     with open_memory(populated_db).session() as store:
         target = store.list_strategies().iloc[0]["hash"]
         store.apply(AddEntry(signature="entry to repoint", strategy=store.strategy_row(target)["json"]), "person")
@@ -77,7 +97,8 @@ def test_edit_saves_a_child_version_and_repoints_the_entry(populated_db, open_pa
     edited = json.loads(at.text_area(key=f"edit_json_{target}").value)
     edited["summary"] = "Edited by a person in the dashboard."
     at.text_area(key=f"edit_json_{target}").set_value(json.dumps(edited)).run()
-    assert entry_id in at.multiselect(key=f"edit_entries_{target}").value
+    assert at.multiselect(key=f"edit_entries_{target}").value == []  # repointing is opt-in, per entry
+    at.multiselect(key=f"edit_entries_{target}").set_value([entry_id]).run()
     at.button(key="save_version").click().run()
     assert not at.exception and "Saved version" in texts(at.success)
     new = at.selectbox(key="strategy_pick").value

@@ -69,7 +69,7 @@ def test_option_labels():
     assert option == "cot · h1 · 4 runs, 50% right"
     label = execution_option({"run_id": "r1", "idx": 2, "candidate": 0, "ok": True, "correct": False,
                               "chosen": True, "cost_usd": 0.0012, "latency_s": 0.5})
-    assert label == "r1 #2 · candidate 0 · ✗ wrong · chosen · $0.0012 · 0.50s"
+    assert label == "r1 #3 · candidate 1 · ✗ wrong · chosen · $0.0012 · 0.50s"  # people count from 1
     assert "failed" in execution_option({"ok": False, "correct": None})
 
 

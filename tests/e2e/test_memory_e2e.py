@@ -53,7 +53,7 @@ def test_edit_an_entry_in_the_grid_reaches_duckdb(page: Page, memory_app):
     page.get_by_role("link", name="Memory").click()
     wait_for_app(page)
     grid = page.locator(".st-key-entries_editor")
-    expect(grid.locator("canvas").first).to_be_visible()  # the grid is drawn on a canvas
+    expect(grid.locator("canvas").first).to_be_visible(timeout=20_000)  # the grid is drawn on a canvas
     save = page.locator(".st-key-entries_save button")
     type_into_first_signature(page, grid, "Edited in a real browser")
     expect(save).to_be_visible(timeout=15_000)
@@ -71,7 +71,7 @@ def test_a_strategy_graph_is_drawn(page: Page, memory_app):
     url, _ = memory_app
     page.goto(f"{url}/strategies")
     wait_for_app(page)
-    chart = page.get_by_test_id("stGraphVizChart").first
-    expect(chart.locator("svg g.node").first).to_be_visible(timeout=15_000)
+    chart = page.locator("[data-testid=stGraphVizChart]:visible").first  # the Graph tab's, not a hidden tab's
+    expect(chart.locator("svg g.node").first).to_be_visible(timeout=30_000)
     assert chart.locator("svg g.node").count() >= 3  # start, at least one step, the answer
     expect(page.get_by_text("Overlay an execution")).to_be_visible()

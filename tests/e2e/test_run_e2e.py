@@ -25,19 +25,20 @@ def test_a_run_fills_the_live_curves_and_reaches_results(page: Page, app_url: st
     page.locator(".st-key-start button").click()
     expect(page).to_have_url(re.compile(r"run_id=run-"), timeout=15_000)
     progress = page.get_by_test_id("stProgress")
-    expect(progress).to_contain_text("10/10", timeout=40_000)
-    expect(progress).to_contain_text("finished")
+    expect(progress.filter(has_text="10/10 problems · finished")).to_be_visible(timeout=90_000)
     accuracy = page.get_by_test_id("stPlotlyChart").first
-    expect(accuracy.locator("path.point")).to_have_count(10)
+    expect(accuracy.locator("g.trace").first.locator("path.point")).to_have_count(10)  # the line; then exploited marks
+    expect(accuracy.locator(".annotation-text", has_text="SIMULATED model")).to_be_visible()
     expect(page.get_by_test_id("stExpander").filter(has_text="#10")).to_have_count(1)
 
     page.get_by_test_id("stExpander").filter(has_text="#10").locator("summary").click()
-    expect(page.get_by_test_id("stGraphVizChart").locator("svg g.node").first).to_be_visible(timeout=15_000)
+    expect(page.locator("[data-testid=stGraphVizChart]:visible svg g.node").first).to_be_visible(timeout=30_000)
 
     page.get_by_role("link", name="Results").click()
     wait_for_app(page)
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(4)
-    expect(page.get_by_test_id("stPlotlyChart").first.locator("path.point")).to_have_count(10)
+    expect(page.get_by_test_id("stPlotlyChart").first.locator("g.trace").first.locator("path.point")).to_have_count(
+        10, timeout=15_000)
 
 
 def test_a_refreshed_tab_reattaches_to_its_run(page: Page, app_url: str):
@@ -49,5 +50,4 @@ def test_a_refreshed_tab_reattaches_to_its_run(page: Page, app_url: str):
     expect(page).to_have_url(re.compile(r"run_id=run-"), timeout=15_000)
     page.reload()
     wait_for_app(page)
-    expect(page.get_by_test_id("stProgress")).to_contain_text("finished", timeout=40_000)
-    expect(page.get_by_test_id("stProgress")).to_contain_text("5/5")
+    expect(page.get_by_test_id("stProgress").filter(has_text="5/5 problems · finished")).to_be_visible(timeout=90_000)

@@ -107,3 +107,42 @@ def test_the_console_command_runs_in_a_subprocess(db: str) -> None:
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "count objects" in proc.stdout
+
+
+def test_import_merges_by_default_and_keeps_what_was_there(db: str, tmp_path, capsys) -> None:
+    exported = str(tmp_path / "memory.json")
+    assert run(capsys, "export", exported, "--db", db)[0] == 0
+    other = str(tmp_path / "other.duckdb")
+    with MemoryFile(other).session() as store:
+        store.apply(AddNote(text="mine, keep it"), "person")
+    code, out, _ = run(capsys, "import", exported, "--db", other)
+    assert code == 0 and "(merge)" in out
+    with MemoryFile(other).session() as store:
+        assert "mine, keep it" in set(store.list_notes()["text"]) and len(store.list_entries()) == 2
+
+
+def test_replace_asks_first_and_a_refusal_changes_nothing(db: str, tmp_path, capsys, monkeypatch) -> None:
+    exported = str(tmp_path / "memory.json")
+    run(capsys, "export", exported, "--db", db)
+    other = str(tmp_path / "other.duckdb")
+    with MemoryFile(other).session() as store:
+        store.apply(AddNote(text="mine"), "person")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    code, _, err = run(capsys, "import", exported, "--replace", "--db", other)
+    assert code == 1 and "not imported" in err
+    with MemoryFile(other).session() as store:
+        assert list(store.list_notes()["text"]) == ["mine"] and store.list_entries().empty
+    code, out, _ = run(capsys, "import", exported, "--replace", "--yes", "--db", other)
+    assert code == 0 and "(replace)" in out
+    with MemoryFile(other).session() as store:
+        assert list(store.list_notes()["text"]) == ["check twice"]
+
+
+def test_declining_a_prune_exits_non_zero_and_deletes_nothing(db: str, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "no")
+    code, _, err = run(capsys, "prune", "--db", db, "--min-uses", "1")
+    assert code == 1 and "not pruned" in err
+    with MemoryFile(db).session() as store:
+        assert len(store.list_entries()) == 2

@@ -168,6 +168,7 @@ class Baseline(Method):
             store.finish_problem(result)
         return ProblemOutcome(idx=idx, problem_id=task.id, correct=correct, answer=answer, cost_usd=result.cost_usd,
                               cost_by_role=result.cost_by_role, tokens_by_role=result.tokens_by_role,
+                              prompt_tokens=result.prompt_tokens, tokens_cached_in=result.tokens_cached_in,
                               chosen_strategy=attempt.strategy.name, candidates=1)
 
     def curator_alias(self, config: BaselineConfig) -> str:

@@ -76,8 +76,10 @@ def test_report_is_self_contained_html(bench, tmp_path, capsys):
     html = out.read_text()
     assert not re.search(r"<script[^>]+src=[\"']?https?:", html, re.I)
     assert "Plotly.newPlot" in html or "newPlot" in html
-    assert html.count("class=dot") == 6 and "Accuracy vs cumulative cost" in html
+    assert html.count("class=dot") == 6 and "Accuracy so far vs dollars spent" in html
+    assert "<title>EGuR vs baselines on sat3" in html
     assert main(["report", "no-such-run", "--db", str(db), "--out", str(out)]) == 2
+    assert "`egur runs` lists the runs" in capsys.readouterr().err
 
 
 def test_replay_from_cache_and_no_cache(bench, capsys):
