@@ -43,8 +43,8 @@ def test_a_problem_opens_with_its_text_then_the_answer_then_the_gold_answer(popu
     at.run()
     assert not at.exception
     assert any(h.value == "Problem #2" for h in at.subheader)
-    codes = [c.value for c in at.code]
-    assert codes[0] == text and codes[1] == answer and codes[2] == gold  # problem, then answer, then the label
+    codes = [c.value.strip() for c in at.code]  # st.code keeps the text but not trailing newlines
+    assert codes[:3] == [text.strip(), answer.strip(), gold.strip()]  # problem, then answer, then the label
     labels = [m.value for m in at.markdown]
     assert labels.index(next(m for m in labels if m.startswith("**Chosen answer**"))) < \
         labels.index(next(m for m in labels if m.startswith("**Gold answer**")))
