@@ -113,7 +113,7 @@ def run_row(store: Any, run: dict[str, Any]) -> dict[str, Any]:
             "cost_per_problem": s["cost_per_problem"], "cost_by_role": s["cost_by_role"], "tokens": tokens,
             "tokens_per_problem": tokens / n if n else 0.0, "calls": s["calls"], "exploited": s["exploited"],
             "simulated": bool(run.get("simulated")), "model": run.get("model") or "",
-            "price_known": run.get("price_known") is not False, "tokens_cached_in": s["tokens_cached_in"],
+            "price_known": bool(run.get("price_known", True)), "tokens_cached_in": s["tokens_cached_in"],
             "cached_share": s["tokens_cached_in"] / s["prompt_tokens"] if s["prompt_tokens"] else 0.0}
 
 

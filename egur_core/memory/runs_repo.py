@@ -58,7 +58,7 @@ class RunsMixin(StoreBase):
         """Runs, newest first, with problems done, accuracy and total cost."""
         return self._df("""
             SELECT r.run_id, r.created_at, r.benchmark, r.method, r.label, r.status, r.simulated, r.model,
-                   r.n_problems, r.k, r.seed, r.comparison_id, r.error,
+                   r.n_problems, r.k, r.seed, r.comparison_id, r.error, coalesce(r.price_known, true) AS price_known,
                    count(p.finished_at) AS done, avg(p.correct::INT) AS accuracy,
                    coalesce(sum(p.cost_usd), 0) AS cost_usd
             FROM runs r LEFT JOIN problems p USING (run_id)
