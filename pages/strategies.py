@@ -36,9 +36,12 @@ COLUMNS = {
     "in_library": st.column_config.NumberColumn("library entries", help="entries that run this version"),
     "uses": st.column_config.NumberColumn("uses", help="times library entries ran it (exploitation)"),
     "success_rate": st.column_config.ProgressColumn("success rate", format="percent", min_value=0, max_value=1),
-    "accuracy": st.column_config.ProgressColumn("accuracy (all runs)", format="percent", min_value=0, max_value=1),
+    "accuracy": st.column_config.ProgressColumn("accuracy (EGuR runs)", format="percent", min_value=0, max_value=1),
     "mean_cost": st.column_config.NumberColumn("mean $ / run", format="$%.5f"),
-    "executions": st.column_config.NumberColumn("runs", help="candidate executions of this version"),
+    "executions": st.column_config.NumberColumn("runs", help="times EGuR ran this version (candidates and exploits); "
+                                                "uses are the exploits among them"),
+    "baseline_runs": st.column_config.NumberColumn("baseline runs", help="times a baseline method ran it, kept "
+                                                   "apart from EGuR's statistics"),
     "created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
 }
 

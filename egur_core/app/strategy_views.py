@@ -35,7 +35,7 @@ SORTS = {
     "most retrieved": ("retrievals", False),
 }
 LIBRARY_COLUMNS = ["name", "paradigm", "in_library", "uses", "success_rate", "retrievals", "executions", "accuracy",
-                   "mean_cost", "hash", "created_by", "parent_hash", "created_at", "summary"]
+                   "mean_cost", "baseline_runs", "hash", "created_by", "parent_hash", "created_at", "summary"]
 
 
 def library_table(

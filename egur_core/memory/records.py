@@ -93,6 +93,11 @@ class ExecutionRecord(_Record):
     exploited: bool = False
 
 
+EGUR_METHODS = ("egur", "ask")
+"""The methods (``runs.method``) that are EGuR itself: the loop and Ask. Every other method is a baseline, whose
+executions of a strategy are kept apart from EGuR's statistics of it."""
+
+
 class ProblemResult(_Record):
     """The outcome of one problem, written once by ``finish_problem``; costs split by role."""
 

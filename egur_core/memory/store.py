@@ -24,12 +24,15 @@ from egur_core.memory.base import Embed
 from egur_core.memory.embedding import local_embedding
 from egur_core.memory.exchange import ExchangeMixin
 from egur_core.memory.ops import AddEntry, AddNote  # noqa: F401  (AddNote: doctest convenience)
-from egur_core.memory.records import RetrievedEntry, RetrievedNote, utcnow
+from egur_core.memory.records import EGUR_METHODS, RetrievedEntry, RetrievedNote, utcnow
 from egur_core.memory.retrieval import RetrievalMixin
 from egur_core.memory.review import ReviewMixin
 from egur_core.memory.runs_repo import RunsMixin
 from egur_core.memory.undo import UndoMixin
 from egur_core.strategy.model import Strategy
+
+_EGUR = f"list_contains({list(EGUR_METHODS)!r}, r.method)"
+"""Executions in EGuR's runs (the Guide's candidates, exploits, fallbacks, Ask), not in a baseline's."""
 
 _ENTRY_VIEW = """
     SELECT l.entry_id, l.signature, l.benchmark, l.strategy_hash, s.name AS strategy_name, l.uses, l.successes,
@@ -133,13 +136,17 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
         return out
 
     def list_strategies(self, search: str | None = None, limit: int | None = None) -> pd.DataFrame:
-        """Every stored version with how often it ran and how well (executions) and library use."""
+        """Every stored version with how often EGuR ran it and how well (``executions``, ``accuracy``,
+        ``mean_cost``), how often baselines ran it (``baseline_runs``, kept apart), and library use."""
         return self._df(f"""
             SELECT s.hash, s.name, s.paradigm, s.summary, s.parent_hash, s.created_by, s.created_at,
-                   count(e.execution_id) AS executions, avg(e.correct::INT) AS accuracy,
-                   avg(e.cost_usd) AS mean_cost,
+                   count(e.execution_id) FILTER (WHERE {_EGUR}) AS executions,
+                   avg(e.correct::INT) FILTER (WHERE {_EGUR}) AS accuracy,
+                   avg(e.cost_usd) FILTER (WHERE {_EGUR}) AS mean_cost,
+                   count(e.execution_id) FILTER (WHERE NOT {_EGUR}) AS baseline_runs,
                    (SELECT count(*) FROM library l WHERE l.strategy_hash = s.hash) AS library_entries
             FROM strategies s LEFT JOIN executions e ON e.strategy_hash = s.hash AND NOT coalesce(e.stale, false)
+                 LEFT JOIN runs r ON r.run_id = e.run_id
             WHERE ? IS NULL OR s.name ILIKE ? OR s.summary ILIKE ?
             GROUP BY ALL ORDER BY s.created_at DESC, s.hash {'LIMIT ' + str(int(limit)) if limit else ''}""",
             [search, f"%{search}%", f"%{search}%"])

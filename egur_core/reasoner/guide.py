@@ -56,7 +56,8 @@ Optional sampling knobs on llm, agent, select and verify: seed, stop [strings], 
 A "model" is a tier (""" + ", ".join(TIERS) + ") or a role (" + ", ".join(ROLES) + """), which the settings map to
 real models. Instead of a whole strategy, a candidate may reuse one: {"use": "entry:<id>" (a library entry shown to
 you) or the name of a shipped strategy, "set": {"model", "temperature", "n", "max_iters", "prompt"}} changes only
-what "set" gives ("prompt" is a new system prompt for the first model step)."""
+what "set" gives ("prompt" is a new system prompt for the first model step). A whole strategy written from one
+you were shown names it in "use" too, so its lineage is kept."""
 
 
 class CandidatePlan(BaseModel):
@@ -198,7 +199,18 @@ def _candidate(index: int, plan: CandidatePlan, catalogue: Catalogue) -> Propose
         return ProposedCandidate(index=index, rationale=plan.rationale, raw=raw, issues=[issue])
     strategy, issues = validate_strategy(plan.strategy, catalogue.tools, catalogue.models)
     return ProposedCandidate(index=index, rationale=plan.rationale, raw=raw, issues=issues,
-                             strategy=strategy if not issues else None)
+                             strategy=strategy if not issues else None,
+                             parent_hash=written_from(plan, strategy, catalogue) if not issues else None)
+
+
+def written_from(plan: CandidatePlan, strategy: StrategyModel, catalogue: Catalogue) -> str | None:
+    """The strategy a whole candidate was derived from, so lineage shows the tree: the one it names in ``use``,
+    else a retrieved or shipped strategy whose name it extends (``cot-strong~cheaper``); None for a new idea."""
+    reuse = resolve_use(plan.use, catalogue.library, catalogue.shipped) if plan.use is not None else None
+    if reuse is None and "~" in strategy.name:
+        base = strategy.name.split("~")[0]
+        reuse = resolve_use(base, {}, {**catalogue.shipped, **{s.name: s for s in catalogue.library.values()}})
+    return reuse.strategy.hash if reuse is not None and reuse.strategy.hash != strategy.hash else None
 
 
 def _compact_candidate(index: int, plan: CandidatePlan, catalogue: Catalogue, raw: dict) -> ProposedCandidate:

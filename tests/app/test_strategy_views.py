@@ -29,13 +29,13 @@ def strategies() -> pd.DataFrame:
     return pd.DataFrame([
         {"hash": "h1", "name": "cot", "paradigm": "workflow", "summary": "think", "parent_hash": None,
          "created_by": "guide", "created_at": pd.Timestamp("2026-01-01"), "executions": 10, "accuracy": 0.5,
-         "mean_cost": 0.002, "library_entries": 1},
+         "mean_cost": 0.002, "library_entries": 1, "baseline_runs": 0},
         {"hash": "h2", "name": "solver", "paradigm": "workflow", "summary": "sat tool", "parent_hash": None,
          "created_by": "guide", "created_at": pd.Timestamp("2026-01-02"), "executions": 3, "accuracy": 1.0,
-         "mean_cost": 0.0, "library_entries": 0},
+         "mean_cost": 0.0, "library_entries": 0, "baseline_runs": 2},
         {"hash": "h3", "name": "agent", "paradigm": "agentic", "summary": "", "parent_hash": "h1",
          "created_by": "person", "created_at": pd.Timestamp("2026-01-03"), "executions": 0, "accuracy": None,
-         "mean_cost": None, "library_entries": 0}])
+         "mean_cost": None, "library_entries": 0, "baseline_runs": 0}])
 
 
 def entries() -> pd.DataFrame:

@@ -79,3 +79,13 @@ def test_save_strategy_is_idempotent_by_hash(store: MemoryStore) -> None:  # noq
     b = store.save_strategy(strategy_dict())
     assert a == b and len(store.list_strategies()) == 1
     assert store.get_strategy(a).name == "cot"
+
+
+def test_a_baselines_runs_of_a_strategy_are_kept_apart_from_egurs(store: MemoryStore) -> None:  # noqa: F811
+    egur = store.create_run(RunConfig(benchmark="sat", method="egur", n_problems=1, k=1))
+    cot = store.create_run(RunConfig(benchmark="sat", method="cot", n_problems=2, k=1))
+    solve(store, egur, 0, correct=True)
+    solve(store, cot, 0, correct=False)
+    solve(store, cot, 1, correct=False)
+    row = store.list_strategies().iloc[0]
+    assert (row["executions"], row["accuracy"], row["baseline_runs"]) == (1, 1.0, 2)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from egur_core.evals.baselines import BASELINES
+from egur_core.memory.records import EGUR_METHODS
 from egur_core.memory.store import MemoryStore
+from egur_core.reasoner.ask import AskLoop
 from egur_core.reasoner.exploit import ExploitRule
-from egur_core.reasoner.loop import LoopConfig
+from egur_core.reasoner.loop import EGuRLoop, LoopConfig
 from tests.fakes.openai_server import FakeOpenAIServer, settings_for
 from tests.reasoner.loop_runner import run_loop
 
@@ -51,3 +54,7 @@ def test_an_export_keeps_the_provenance(simulated_memory, tmp_path):
     fresh.import_memory(tmp_path / "m.json")
     columns = ["entry_id", "origin", "made_by_model", "made_simulated", "sim_uses", "sim_successes"]
     assert fresh.list_entries()[columns].equals(simulated_memory.list_entries()[columns])
+
+
+def test_egurs_own_methods_are_the_ones_its_statistics_count_and_no_baseline_is_among_them():
+    assert set(EGUR_METHODS) == {EGuRLoop.name, AskLoop.name} and not set(EGUR_METHODS) & set(BASELINES)

@@ -77,6 +77,30 @@ def test_a_compact_candidate_without_overrides_is_the_library_entry_itself():
     assert candidate.from_library == 7 and candidate.strategy.hash == entry.hash and candidate.parent_hash is None
 
 
+CHEAPER = {**VALID, "name": "cot~cheaper", "steps": [{**VALID["steps"][0], "model": "cheap"}, VALID["steps"][1]]}
+
+
+def test_a_whole_strategy_that_names_what_it_was_written_from_records_it_as_its_parent():
+    entry = Strategy.model_validate(VALID)
+    variant = {**CHEAPER, "name": "cot-on-the-cheap"}
+    [candidate] = guide(Scripted({"candidates": [{"rationale": "cheaper", "use": "entry:7", "strategy": variant}]}),
+                        library={7: entry}).valid
+    assert candidate.parent_hash == entry.hash and candidate.from_library is None and candidate.origin == "guide"
+
+
+def test_a_whole_strategy_named_as_a_variant_of_a_retrieved_one_records_it_as_its_parent():
+    entry = Strategy.model_validate(VALID)
+    [candidate] = guide(Scripted({"candidates": [{"rationale": "cheaper", "strategy": CHEAPER}]}),
+                        library={7: entry}).valid
+    assert candidate.parent_hash == entry.hash
+
+
+def test_a_new_idea_has_no_parent():
+    [candidate] = guide(Scripted({"candidates": [{"rationale": "new", "strategy": {**CHEAPER, "name": "fresh~x"}}]}),
+                        library={7: Strategy.model_validate(VALID)}).valid
+    assert candidate.parent_hash is None
+
+
 def test_a_compact_candidate_that_names_nothing_known_is_refused_with_the_known_names():
     [candidate] = guide(Scripted(values=[{"candidates": [{"rationale": "?", "use": "entry:99"}]}] * 2),
                         library={7: Strategy.model_validate(VALID)}).candidates
