@@ -11,6 +11,7 @@ and callers send it non-strict.
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,7 +25,13 @@ lengths and patterns after parsing anyway."""
 
 def plain_schema(model: type[BaseModel]) -> dict[str, Any]:
     """Pydantic's JSON Schema of the reply, field aliases included (what the model must write), without the
-    keywords grammar-based decoders cannot afford."""
+    keywords grammar-based decoders cannot afford. A fresh copy: callers may change it."""
+    return copy.deepcopy(_plain_schema(model))
+
+
+@functools.cache
+def _plain_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """Built once per reply model: generating the strategy schema takes tens of milliseconds, every Guide call."""
     return _without(model.model_json_schema(by_alias=True), GRAMMAR_UNFRIENDLY)
 
 
@@ -39,7 +46,14 @@ def _without(node: Any, keys: frozenset[str]) -> Any:
 
 
 def strict_schema(model: type[BaseModel]) -> tuple[dict[str, Any], bool]:
-    """(schema, strict): the strict-mode form when the model allows one, else the plain schema and False."""
+    """(schema, strict): the strict-mode form when the model allows one, else the plain schema and False. A fresh
+    copy of the schema: callers may change it."""
+    schema, strict = _strict_schema(model)
+    return copy.deepcopy(schema), strict
+
+
+@functools.cache
+def _strict_schema(model: type[BaseModel]) -> tuple[dict[str, Any], bool]:
     plain = plain_schema(model)
     strict = _make_strict(copy.deepcopy(plain), plain)
     return (strict, True) if _closed(strict) else (plain, False)

@@ -31,9 +31,11 @@ _ENTRY_FINGERPRINT_SQL = """
 SELECT count(*) AS n, coalesce(sum(hash(entry_id, updated_at, banned, benchmark)::HUGEINT), 0) AS h FROM library"""
 _ENTRY_MATRIX_SQL = "SELECT entry_id, benchmark, banned, embedding FROM library ORDER BY entry_id"
 _ENTRY_ROWS_SQL = """
-SELECT l.entry_id, l.signature, l.benchmark, l.strategy_hash, l.uses, l.successes, l.total_cost, l.pinned,
-       l.origin, l.sim_uses, l.sim_successes, l.sim_total_cost, s.json
-FROM library l JOIN strategies s ON s.hash = l.strategy_hash WHERE l.entry_id IN ({ids})"""
+SELECT entry_id, signature, benchmark, strategy_hash, uses, successes, total_cost, pinned, origin, sim_uses,
+       sim_successes, sim_total_cost
+FROM library WHERE entry_id IN ({ids})"""
+_STRATEGY_JSON_SQL = "SELECT hash, json FROM strategies WHERE list_contains(?::VARCHAR[], hash)"
+"""Two lookups by key, not a join: DuckDB joins by scanning every strategy (5.5 ms at 10,000, against 3)."""
 
 _NOTE_SQL = """
 WITH scored AS (
@@ -108,7 +110,10 @@ class RetrievalMixin(StoreBase):
         top = top[sims[top] >= min_similarity]
         similarity = {int(matrix.ids[i]): float(sims[i]) for i in top}
         rows = {r["entry_id"]: r for r in self._rows(_ENTRY_ROWS_SQL.format(ids=", ".join(map(str, similarity))))}
-        return [{**rows[i], "similarity": similarity[i]} for i in similarity if i in rows]
+        hashes = sorted({r["strategy_hash"] for r in rows.values()})
+        json_of = {r["hash"]: r["json"] for r in self._rows(_STRATEGY_JSON_SQL, [hashes])}
+        return [{**rows[i], "json": json_of[rows[i]["strategy_hash"]], "similarity": similarity[i]}
+                for i in similarity if i in rows and rows[i]["strategy_hash"] in json_of]
 
     def retrieve(
         self, text: str, k_entries: int = 5, k_notes: int = 5, benchmark: str | None = None,
