@@ -64,7 +64,7 @@ class ComparisonSnapshot:
         return [m.run_id for m in self.methods if m.run_id]
 
 
-class ComparisonJob(BackgroundJob):
+class ComparisonJob(BackgroundJob[ComparisonSnapshot]):
     """``run_bench`` in a thread; :meth:`handle` is its ``on_event`` (method, seed, event)."""
 
     def __init__(self, config: BenchConfig):
@@ -74,14 +74,6 @@ class ComparisonJob(BackgroundJob):
         self.config = config.model_copy(update={"comparison_id": comparison_id})
         methods = tuple(MethodProgress(m, s, config.n) for s in self.config.seeds for m in self.config.methods)
         self._state = ComparisonSnapshot(comparison_id, self.config, "running", methods)
-
-    def snapshot(self) -> ComparisonSnapshot:
-        with self.lock:
-            return self._state
-
-    @property
-    def finished(self) -> bool:
-        return self.snapshot().finished
 
     def stop(self) -> None:
         """Every method stops after the problem it is on (its run is then ``stopped``, resumable)."""

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from egur_core.app.ownership import RunLeases, process_leases
 from egur_core.app.progress import JobSnapshot, ProblemRecord, problem_record
@@ -37,8 +37,19 @@ _STAGES = {
 }
 
 
-class BackgroundJob:
-    """A thread with its own asyncio loop, a lock for its state, a stop flag, and cleanups run at its end."""
+class Snapshot(Protocol):
+    @property
+    def finished(self) -> bool: ...
+
+
+S = TypeVar("S", bound=Snapshot)
+
+
+class BackgroundJob(Generic[S]):
+    """A thread with its own asyncio loop, an immutable snapshot of its state behind a lock, a stop flag, and
+    cleanups run at its end. Subclasses set ``_state`` and replace it (never mutate it) under ``lock``."""
+
+    _state: S
 
     def __init__(self, job_id: str, stop: threading.Event | None = None):
         self.job_id = job_id
@@ -47,9 +58,14 @@ class BackgroundJob:
         self._thread: threading.Thread | None = None
         self._cleanups: list[Callable[[], None]] = []
 
+    def snapshot(self) -> S:
+        """The state as of now: safe to read while the thread keeps writing."""
+        with self.lock:
+            return self._state
+
     @property
     def finished(self) -> bool:
-        raise NotImplementedError
+        return self.snapshot().finished
 
     def on_end(self, cleanup: Callable[[], None]) -> None:
         """Call ``cleanup`` in the job's thread when it ends, however it ends (release leases, ...)."""
@@ -85,7 +101,7 @@ class BackgroundJob:
         raise NotImplementedError
 
 
-class Job(BackgroundJob):
+class Job(BackgroundJob[JobSnapshot]):
     """One run in a background thread; ``handle`` is the loop's ``on_event`` callback."""
 
     def __init__(self, run_id: str, config: LoopConfig, history: list[ProblemRecord] | None = None,
@@ -95,15 +111,6 @@ class Job(BackgroundJob):
         self._state = JobSnapshot(run_id=run_id, benchmark=config.benchmark, total=config.n, status="starting",
                                   records=tuple(history or ()), price_known=price_known, started_at=time.time())
         self._proposed: dict[int, dict[str, Any]] = {}
-
-    # -- reading (page side) ----------------------------------------------------------------------
-    def snapshot(self) -> JobSnapshot:
-        with self.lock:
-            return self._state
-
-    @property
-    def finished(self) -> bool:
-        return self.snapshot().finished
 
     def stop(self) -> None:
         """Ask the loop to stop; it finishes the problem in flight first (status ``stopped``)."""
