@@ -44,10 +44,11 @@ def status_line(snap: JobSnapshot, totals: results_data.RunTotals) -> None:
         m2.metric("Cost", "price unknown", help=f"{UNPRICED} Priced models so far: ${totals.cost_usd:.4f}.")
         m3.metric("Per problem", "price unknown", help=UNPRICED)
     m4.metric("Exploited", f"{totals.exploited}/{done}", help="answered by a cached strategy alone")
-    if totals.prompt_tokens:
-        share = totals.cached_share or 0.0
-        st.caption(f"Prompt tokens: {totals.prompt_tokens:,}, of which {totals.cached_tokens:,} ({share:.0%}) from "
-                   "the provider's prompt cache, billed at its cached rate.")
+    if totals.cached_tokens:
+        st.caption(f"Prompt tokens: {totals.prompt_tokens:,}, of which {totals.cached_tokens:,} "
+                   f"({totals.cached_share or 0.0:.0%}) from the provider's prompt cache, billed at its cached rate.")
+    elif totals.prompt_tokens:
+        st.caption(f"Prompt tokens: {totals.prompt_tokens:,}, none from the provider's prompt cache.")
     if snap.status == "failed":
         st.error(f"The run failed: {snap.error or 'unknown error'}")
     elif snap.status == "stopped":

@@ -64,6 +64,7 @@ def test_a_priced_run_shows_its_dollars(populated_db, open_page):
     at.query_params["run_id"] = run_id
     at.run()
     assert {m.label: m.value for m in at.metric}["Cost"].startswith("$")
+    assert any("none from the provider's prompt cache" in c.value for c in at.caption)  # the simulator caches nothing
 
 
 def test_results_leave_unknown_dollars_blank_and_say_why(unpriced_db, open_page):
