@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 
 from egur_core.app.progress import ProblemRecord
 from egur_core.evals.metrics import CURVE_COLUMNS, ROLLING_WINDOW, curve_frame, phases  # noqa: F401  (CURVE_COLUMNS: the frame charts draw)
-from egur_core.strategy.roles import ROLES
+from egur_core.strategy.roles import METHOD_ROLES, ROLES
 
 ROLE_COLORS = {"guide": "#6366f1", "executor": "#10b981", "consolidator": "#f59e0b", "judge": "#94a3b8"}
 PALETTE = ["#4f46e5", "#f97316", "#0ea5e9", "#db2777", "#16a34a", "#a16207", "#7c3aed", "#475569"]
@@ -175,9 +175,10 @@ def cost_by_role(summary: pd.DataFrame, simulated: bool = False) -> go.Figure:
     if summary.empty or not (summary["problems"] > 0).any():
         return empty_figure(title, "No finished problems yet")
     rows = summary[summary["problems"] > 0]
+    shown = [role for role in ROLES if role in METHOD_ROLES or rows[f"cost_{role}"].sum() > 0]  # a judge if one graded
     fig = go.Figure([go.Bar(name=role, y=rows["run"], x=rows[f"cost_{role}"] / rows["problems"], orientation="h",
                             marker_color=ROLE_COLORS[role],
-                            hovertemplate="%{y}<br>" + role + ": $%{x:.5f}<extra></extra>") for role in ROLES])
+                            hovertemplate="%{y}<br>" + role + ": $%{x:.5f}<extra></extra>") for role in shown])
     fig.update_layout(**_LAYOUT)
     fig.update_layout(barmode="stack", title_text=title, xaxis_tickprefix="$", xaxis_tickformat=DOLLARS,
                       xaxis_title="$ per problem",

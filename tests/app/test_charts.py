@@ -94,9 +94,16 @@ def test_cost_by_role_stacks_mean_cost_per_problem_on_horizontal_bars():
                              "cost_consolidator": 0.0, "cost_judge": 0.0}])
     fig = charts.cost_by_role(summary)
     assert fig.layout.barmode == "stack" and fig.data[0].orientation == "h"
-    assert [t.name for t in fig.data] == list(charts.ROLES)
+    assert [t.name for t in fig.data] == list(charts.METHOD_ROLES)  # no judge graded: none in the legend
     assert list(fig.data[0].y) == ["a"] and list(fig.data[0].x) == [1.0] and list(fig.data[1].x) == [0.5]
     assert not charts.cost_by_role(summary.iloc[1:]).data
+
+
+def test_the_judge_is_a_bar_of_its_own_when_an_llm_graded():
+    summary = pd.DataFrame([{"run": "a", "problems": 2, "cost_guide": 1.0, "cost_executor": 1.0,
+                             "cost_consolidator": 0.0, "cost_judge": 0.4}])
+    fig = charts.cost_by_role(summary)
+    assert [t.name for t in fig.data] == list(charts.ROLES) and list(fig.data[-1].x) == [0.2]
 
 
 def test_a_drop_in_accuracy_while_cost_falls_is_explained_in_one_line():
