@@ -4,8 +4,13 @@ The simulated model with a fixed latency per call stands for a real endpoint (wh
 Consolidator call takes seconds); everything else is the real loop on a fresh memory file.
 
     python perf/bench_parallel.py [--n 60] [--latency 0.5] [--widths 1,4,8,16] [--benchmark sat3] [--seed 1]
+                                  [--no-exploit]
 
 Targets: W = 8 at least 5x faster than W = 1, accuracy within 3 points and cost per problem within 10%.
+A problem reads the memory the problems W places before it left, so the wider W, the later a proven
+strategy can be exploited: fewer exploits, more exploration (dearer, often more accurate). Where W = 1
+exploits early, that lag can cost more time than the concurrency saves; ``--no-exploit`` shows the
+concurrency alone.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from egur_core.evals.datasets.registry import workload  # noqa: E402
 from egur_core.evals.metrics import accuracy  # noqa: E402
 from egur_core.llm import simulated_settings  # noqa: E402
 from egur_core.memory.database import MemoryFile  # noqa: E402
-from egur_core.reasoner.loop import EGuRLoop, LoopConfig  # noqa: E402
+from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig  # noqa: E402
 from egur_core.tools.registry import default_registry  # noqa: E402
 
 
@@ -47,13 +52,17 @@ def main() -> int:
     parser.add_argument("--benchmark", default="sat3")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--no-exploit", action="store_true",
+                        help="every problem explores (isolates the concurrency from the exploitation lag)")
     args = parser.parse_args()
-    print(f"{args.benchmark}, n={args.n}, k={args.k}, seed={args.seed}, simulated model at {args.latency} s per call")
+    print(f"{args.benchmark}, n={args.n}, k={args.k}, seed={args.seed}, simulated model at {args.latency} s per call"
+          f"{', exploit rule off' if args.no_exploit else ''}")
     print(f"{'W':>3s} {'wall s':>8s} {'speed-up':>9s} {'accuracy':>9s} {'$ / problem':>12s} {'exploited':>10s}")
     base = None
     with tempfile.TemporaryDirectory() as scratch:
         for width in (int(w) for w in args.widths.split(",")):
-            config = LoopConfig(benchmark=args.benchmark, n=args.n, k=args.k, seed=args.seed, parallel=width)
+            config = LoopConfig(benchmark=args.benchmark, n=args.n, k=args.k, seed=args.seed, parallel=width,
+                                exploit=ExploitRule(enabled=not args.no_exploit))
             wall, outcomes = asyncio.run(one(Path(scratch) / f"w{width}.duckdb", config, args.latency))
             base = base or wall
             cost = sum(o.cost_usd for o in outcomes) / len(outcomes)
