@@ -6,6 +6,7 @@ way the fragment would poll.
 
 from __future__ import annotations
 
+import json
 import time
 
 import duckdb
@@ -56,6 +57,20 @@ def test_start_runs_the_loop_and_records_problems(empty_db, open_page):
                            [run_id]).fetchone()[0]
         status = con.execute("SELECT status, k FROM runs WHERE run_id = ?", [run_id]).fetchone()
     assert rows == 4 and status == ("finished", 2)
+
+
+def test_a_run_started_with_problems_in_flight_runs_that_many_at_once(empty_db, open_page):
+    at = open_page(RUN)
+    at.number_input(key="n").set_value(4)
+    at.number_input(key="k").set_value(2)
+    at.number_input(key="parallel").set_value(3)
+    at.button(key="start").click().run()
+    run_id = at.query_params["run_id"]
+    poll_until_finished(at)
+    assert "4/4" in progress_text(at)
+    with duckdb.connect(str(empty_db)) as con:
+        config = json.loads(con.execute("SELECT config FROM runs WHERE run_id = ?", [run_id]).fetchone()[0])
+    assert config["loop"]["parallel"] == 3
 
 
 def test_stop_ends_the_run_early(empty_db, open_page):
@@ -193,7 +208,7 @@ def test_the_form_shows_the_settings_of_the_run_on_view(empty_db, open_page):
     from egur_core.app.services import open_memory
     from egur_core.reasoner.loop import LoopConfig
 
-    config = LoopConfig(benchmark="bbeh_mini", n=7, k=5, seed=3, review=True)
+    config = LoopConfig(benchmark="bbeh_mini", n=7, k=5, seed=3, review=True, parallel=4)
     with open_memory(empty_db).session() as store:
         run_id = store.create_run(benchmark="bbeh_mini", n_problems=7, k=5, seed=3,
                                   config={"loop": config.model_dump()})
@@ -204,7 +219,7 @@ def test_the_form_shows_the_settings_of_the_run_on_view(empty_db, open_page):
     assert at.selectbox(key="benchmark").value == "bbeh_mini"
     assert (at.number_input(key="n").value, at.number_input(key="k").value, at.number_input(key="seed").value) == \
         (7, 5, 3)
-    assert at.toggle(key="review").value is True
+    assert at.toggle(key="review").value is True and at.number_input(key="parallel").value == 4
 
 
 def test_compare_methods_runs_egur_and_baselines_and_links_to_results(empty_db, open_page):
