@@ -10,7 +10,6 @@ scratch directory with model keys removed, so it always uses the simulated model
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.processes import free_port, stop
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM = {"executable_path": CHROMIUM_PATH,
@@ -29,12 +30,6 @@ CHROMIUM = {"executable_path": CHROMIUM_PATH,
                      "--disable-component-update", "--disable-sync", "--no-first-run"]}
 MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EGUR_MODEL", "EGUR_CONFIG")
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -53,11 +48,7 @@ def serve_app(db: str | Path, timeout_s: float = 30.0, extra_env: dict[str, str]
             _wait_healthy(proc, url, timeout_s)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc, 10)
 
 
 def _wait_healthy(proc: subprocess.Popen, url: str, timeout_s: float) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,12 @@ import pytest
 from egur_core.reasoner.consolidator import consolidator_messages
 from egur_core.reasoner.guide import STRATEGY_FORMAT, guide_messages
 from egur_core.strategy.shipped import data_dir
+from tests.fakes.processes import free_port, stop
 
 pytest.importorskip("llama_cpp.server", reason="pip install 'llama-cpp-python[server]' (.ci/run does)")
 from tests.real_server.tiny_model import write_tiny_model  # noqa: E402  (needs gguf, installed with it)
 
 MODEL = "tiny-random"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _prompt_texts() -> list[str]:
@@ -39,7 +33,7 @@ def _prompt_texts() -> list[str]:
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     model = write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.gguf", _prompt_texts())
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
@@ -51,11 +45,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_until_up(url, server, log)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, 30)
 
 
 def _wait_until_up(url: str, server: subprocess.Popen, log: Path, timeout_s: float = 120) -> None:
