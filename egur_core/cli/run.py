@@ -17,7 +17,7 @@ from egur_core.evals.datasets.registry import benchmark_names
 from egur_core.evals.run_records import run_report, summarise
 from egur_core.reasoner.events import LoopEvent
 from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
-from egur_core.strategy.roles import ROLES
+from egur_core.strategy.roles import METHOD_ROLES, ROLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -151,6 +151,7 @@ def _print_summary(report: dict) -> None:
     if not report["run"].get("price_known", True):
         print("price unknown: a model this run used has no configured or list price; costs below count only the "
               "priced models (set prices in egur.toml or on the Settings page)", file=sys.stderr)
+    roles = [r for r in ROLES if r in METHOD_ROLES or s["tokens_by_role"][r]]  # the judge only if one graded
     print_table(["metric", "value"], [
         ["run", report["run"]["run_id"]],
         ["problems", s["problems"]],
@@ -158,8 +159,8 @@ def _print_summary(report: dict) -> None:
         ["exploited / explored", f"{s['exploited']} / {s['problems'] - s['exploited']}"],
         ["cost total $", f"{s['cost_usd']:.5f}"],
         ["cost per problem $", f"{s['cost_per_problem']:.5f}"],
-        *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in ROLES],
-        *[[f"tokens {role}", s["tokens_by_role"][role]] for role in ROLES],
+        *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in roles],
+        *[[f"tokens {role}", s["tokens_by_role"][role]] for role in roles],
         ["prompt tokens from the provider's cache", f"{s['tokens_cached_in']} "
                                                      f"({s['tokens_cached_in'] / max(s['prompt_tokens'], 1):.0%})"],
         ["reasoning tokens", s["tokens_reasoning"]],

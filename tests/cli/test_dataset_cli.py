@@ -92,3 +92,15 @@ def test_an_unknown_benchmark_names_your_datasets(files, capsys):
     main(["dataset", "add", str(data), "--name", "trivia", "--db", db])
     assert main(["run", "--benchmark", "trivai", "--n", "2", "--db", db]) == 1
     assert "yours: trivia" in capsys.readouterr().err
+
+
+def test_a_run_summary_shows_the_judge_only_when_an_llm_graded(files, capsys):
+    data, db = files
+    main(["dataset", "add", str(data), "--name", "exact", "--db", db])
+    main(["dataset", "add", str(data), "--name", "judged", "--scorer", "judge", "--rubric", "Same meaning.",
+          "--db", db])
+    capsys.readouterr()
+    assert main(["run", "--benchmark", "exact", "--n", "2", "--k", "1", "--db", db]) == 0
+    assert "cost judge" not in capsys.readouterr().out
+    assert main(["run", "--benchmark", "judged", "--n", "2", "--k", "1", "--db", db]) == 0
+    assert re.search(r"^tokens judge\s+[1-9]", capsys.readouterr().out, re.MULTILINE)
