@@ -22,13 +22,18 @@ def progress_text(at) -> str:
     return bars[0].proto.text if bars else ""
 
 
-def poll_until_finished(at, timeout: float = 60.0):
+def wait_for_text(at, *needles: str, timeout: float = 60.0):
+    """Rerun the page until its progress bar shows one of ``needles``."""
     deadline = time.monotonic() + timeout
-    while "problems · finished" not in progress_text(at) and "problems · stopped" not in progress_text(at):
+    while not any(needle in progress_text(at) for needle in needles):
         assert time.monotonic() < deadline, progress_text(at)
         time.sleep(0.2)
         at.run()
     return at
+
+
+def poll_until_finished(at, timeout: float = 60.0):
+    return wait_for_text(at, "problems · finished", "problems · stopped", timeout=timeout)
 
 
 def test_empty_state_explains_what_to_do(empty_db, open_page):
@@ -141,15 +146,6 @@ def test_a_failed_run_shows_its_error_and_offers_to_resume(empty_db, open_page):
     at.button(key="resume").click().run()
     poll_until_finished(at)
     assert "3/3" in progress_text(at) and "finished" in progress_text(at)
-
-
-def wait_for_text(at, needle: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while needle not in progress_text(at):
-        assert time.monotonic() < deadline, progress_text(at)
-        time.sleep(0.2)
-        at.run()
-    return at
 
 
 def test_a_run_stopped_here_can_be_resumed_in_the_same_server(empty_db, open_page):
