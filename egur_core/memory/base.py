@@ -4,7 +4,10 @@ A DuckDB connection is not thread-safe but its cursors are, and they share one d
 store keeps the injected connection as a root and gives each thread its own cursor: one
 ``MemoryStore`` can serve the run thread and the dashboard at once. Writers are serialised with
 one re-entrant lock, because two cursors updating the same row in overlapping transactions fail
-with "Conflict on update" instead of waiting.
+with "Conflict on update" instead of waiting. The root connection itself is touched under a lock
+shared by every store on it: DuckDB refuses a second call on a connection that is busy ("connection
+is busy with another call") rather than waiting, so two threads opening a store, or making their
+cursors, at once would otherwise fail.
 """
 
 from __future__ import annotations
@@ -40,8 +43,10 @@ class StoreBase:
         embed: Embed = local_embedding,
         *,
         write_lock: threading.RLock | None = None,
+        root_lock: threading.Lock | None = None,
     ) -> None:
         self._root = con
+        self._root_lock = root_lock or threading.Lock()
         self._embed_fn = embed
         self._lock = write_lock or threading.RLock()
         self._cursors: dict[int, duckdb.DuckDBPyConnection] = {}
@@ -49,7 +54,8 @@ class StoreBase:
         self._local = threading.local()
         self._owned_ready: set[str] = set()
         self.dim = len(embed("dimension probe"))
-        _store_floats_uncompressed(self._root)
+        with self._root_lock:
+            _store_floats_uncompressed(self._root)
         with self._lock:
             migrate(self._db, self.dim)
             if stored_embedding_dim(self._db) != self.dim:
@@ -67,7 +73,8 @@ class StoreBase:
                 alive = {t.ident for t in threading.enumerate()}
                 for dead in [i for i in self._cursors if i not in alive]:
                     self._cursors.pop(dead).close()
-                cur = self._cursors[ident] = self._root.cursor()
+                with self._root_lock:
+                    cur = self._cursors[ident] = self._root.cursor()
         return cur
 
     def close(self) -> None:

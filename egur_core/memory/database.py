@@ -127,6 +127,7 @@ class _Shared:
     con: duckdb.DuckDBPyConnection
     refs: int = 0
     write_lock: threading.RLock = field(default_factory=threading.RLock)
+    root_lock: threading.Lock = field(default_factory=threading.Lock)  # the connection refuses two calls at once
     closer: threading.Timer | None = None  # pending close while the file lingers open
 
 
@@ -166,9 +167,10 @@ class MemoryFile:
     def _store_for(self, shared: _Shared) -> MemoryStore:
         with self._store_lock:
             if self._store is None or self._store._root is not shared.con:
-                _refuse_foreign(self.path, shared.con)
-                self._store = MemoryStore(shared.con, self._embed, max_entries=self._caps[0],
-                                          max_notes=self._caps[1], write_lock=shared.write_lock)
+                with shared.root_lock:
+                    _refuse_foreign(self.path, shared.con)
+                self._store = MemoryStore(shared.con, self._embed, max_entries=self._caps[0], max_notes=self._caps[1],
+                                          write_lock=shared.write_lock, root_lock=shared.root_lock)
             return self._store
 
     def _acquire(self) -> _Shared:

@@ -53,6 +53,7 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
         max_entries / max_notes: size caps, enforced after each ``apply`` by evicting the least
             useful unpinned items through logged delete ops (actor ``"loop"``).
         write_lock: shared by stores on the same database so their writes never conflict.
+        root_lock: shared by stores on the same connection, which refuses two calls at once.
     """
 
     def __init__(
@@ -63,10 +64,11 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
         max_entries: int = 500,
         max_notes: int = 200,
         write_lock: threading.RLock | None = None,
+        root_lock: threading.Lock | None = None,
     ) -> None:
         self.max_entries, self.max_notes = max_entries, max_notes
         self._saved_hashes: set[str] = set()
-        super().__init__(con, embed, write_lock=write_lock)
+        super().__init__(con, embed, write_lock=write_lock, root_lock=root_lock)
 
     def _after_rollback(self) -> None:
         self._saved_hashes.clear()

@@ -106,6 +106,30 @@ def test_threads_share_one_file_without_locking_each_other_out(db_path: str) -> 
         assert len(store.list_notes()) == 30
 
 
+def test_separate_handles_on_one_file_open_it_from_many_threads_at_once(db_path: str) -> None:
+    """The dashboard's page thread and its run thread each open the file through their own ``MemoryFile``;
+    they share one DuckDB connection, which refuses a second call while busy instead of waiting."""
+    rounds, width = 10, 6
+    barrier = threading.Barrier(width)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(rounds):
+                barrier.wait(timeout=30)
+                with MemoryFile(db_path, linger_s=0).session() as store:
+                    store.query("SELECT count(*) FROM runs")
+        except BaseException as exc:  # noqa: BLE001  collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(width)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+
+
 def test_lock_holder_parses_duckdbs_message() -> None:
     message = ('IO Error: Could not set lock on file "/x.duckdb": Conflicting lock is held in '
                '/usr/bin/python3 (PID 999999999). See also https://duckdb.org/docs')
