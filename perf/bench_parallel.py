@@ -33,8 +33,9 @@ from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig  # noqa: E
 from egur_core.tools.registry import default_registry  # noqa: E402
 
 
-async def one(path: Path, config: LoopConfig, latency: float) -> tuple[float, list]:
-    client = build_client(simulated_settings(seed=config.seed, latency_s=latency))
+async def one(path: Path, config: LoopConfig, latency: float, concurrency: int = 8) -> tuple[float, list]:
+    client = build_client(simulated_settings(seed=config.seed, latency_s=latency).model_copy(
+        update={"concurrency": concurrency}))
     loop = EGuRLoop(client, default_registry(), MemoryFile(path))
     started = time.perf_counter()
     try:
@@ -52,10 +53,13 @@ def main() -> int:
     parser.add_argument("--benchmark", default="sat3")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="model calls in flight at once (the settings' cap; 8 by default): an endpoint's limit")
     parser.add_argument("--no-exploit", action="store_true",
                         help="every problem explores (isolates the concurrency from the exploitation lag)")
     args = parser.parse_args()
-    print(f"{args.benchmark}, n={args.n}, k={args.k}, seed={args.seed}, simulated model at {args.latency} s per call"
+    print(f"{args.benchmark}, n={args.n}, k={args.k}, seed={args.seed}, simulated model at {args.latency} s per call, "
+          f"at most {args.concurrency} calls at once"
           f"{', exploit rule off' if args.no_exploit else ''}")
     print(f"{'W':>3s} {'wall s':>8s} {'speed-up':>9s} {'accuracy':>9s} {'$ / problem':>12s} {'exploited':>10s}")
     base = None
@@ -63,7 +67,8 @@ def main() -> int:
         for width in (int(w) for w in args.widths.split(",")):
             config = LoopConfig(benchmark=args.benchmark, n=args.n, k=args.k, seed=args.seed, parallel=width,
                                 exploit=ExploitRule(enabled=not args.no_exploit))
-            wall, outcomes = asyncio.run(one(Path(scratch) / f"w{width}.duckdb", config, args.latency))
+            wall, outcomes = asyncio.run(one(Path(scratch) / f"w{width}.duckdb", config, args.latency,
+                                             args.concurrency))
             base = base or wall
             cost = sum(o.cost_usd for o in outcomes) / len(outcomes)
             print(f"{width:3d} {wall:8.1f} {base / wall:8.1f}x {accuracy(o.correct for o in outcomes):9.1%} "

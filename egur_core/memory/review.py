@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from egur_core.memory.curation import CurationMixin, parse_op, touched
-from egur_core.memory.ops import DeleteEntry, DeleteNote, MemoryOp
+from egur_core.memory.ops import AddEntry, DeleteEntry, DeleteNote, MemoryOp
 from egur_core.memory.records import MemoryOpError, ProblemOps, Proposal, PruneRule, dumps, utcnow
+from egur_core.strategy.validation import validate_strategy
 
 
 class ReviewMixin(CurationMixin):
@@ -24,15 +25,18 @@ class ReviewMixin(CurationMixin):
         """Queue ops for a person instead of applying them (``note`` says why); return the proposal ids."""
         parsed = [parse_op(op) for op in ops]
         with self._tx():
-            ids = []
-            for op in parsed:
-                pid = self._next_id("proposals", "proposals", "proposal_id")
-                self._db.execute(
-                    "INSERT INTO proposals (proposal_id, created_at, run_id, idx, op, status, note) "
-                    "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
-                    [pid, utcnow(), run_id, idx, dumps(op.model_dump(mode="json")), note])
-                ids.append(pid)
-        return ids
+            return [self._insert_proposal(op, run_id, idx, "pending", note) for op in parsed]
+
+    def _insert_proposal(self, op: MemoryOp, run_id: str | None, idx: int | None, status: str, note: str) -> int:
+        """One proposal row; one decided by a rule as it is made (not ``pending``) is kept so the review history
+        says what was not applied, and why."""
+        pid, now = self._next_id("proposals", "proposals", "proposal_id"), utcnow()
+        self._db.execute(
+            "INSERT INTO proposals (proposal_id, created_at, run_id, idx, op, status, note, decided_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [pid, now, run_id, idx, dumps(op.model_dump(mode="json")), status, note,
+             None if status == "pending" else now])
+        return pid
 
     def last_op_id(self) -> int:
         """The newest audit-log op (0 when there is none): a watermark for what changes after it."""
@@ -55,6 +59,26 @@ class ReviewMixin(CurationMixin):
                 conflicts.append((op, f"op {hit['op_id']} ({where}) changed it after this problem started"))
         return conflicts
 
+    def duplicates_added_since(self, op_id: int, ops: Sequence[MemoryOp]) -> list[tuple[MemoryOp, str]]:
+        """Those of ``ops`` that add an entry holding a strategy that an entry added after ``op_id`` already holds
+        for the same benchmark, each with a reason naming that entry: problems in flight at once would
+        otherwise each cache the same strategy, and its uses would be split over the copies."""
+        added: dict[tuple[str, str], tuple[int, Any]] = {}
+        for row in self._rows("SELECT run_id, idx, \"after\" FROM memory_ops WHERE op_id > ? AND kind = 'add_entry' "
+                              "AND undo_of IS NULL ORDER BY op_id", [op_id]):
+            for entry_id, entry in json.loads(row["after"]).get("entry", {}).items():
+                added.setdefault((entry["strategy_hash"], entry["benchmark"]), (int(entry_id), row["idx"]))
+        duplicates = []
+        for op in ops:
+            if not isinstance(op, AddEntry):
+                continue
+            strategy, _ = validate_strategy(op.strategy)
+            hit = added.get((strategy.hash, op.benchmark)) if strategy is not None else None
+            if hit is not None and self._scalar("SELECT count(*) FROM library WHERE entry_id = ?", [hit[0]]):
+                where = f"problem {hit[1] + 1}" if hit[1] is not None else "a person"
+                duplicates.append((op, f"entry {hit[0]} ({where}) cached the same strategy after this problem started"))
+        return duplicates
+
     def apply_problem_ops(self, ops: Sequence[MemoryOp | dict], run_id: str, idx: int, *, review: bool = False,
                           actor: str = "consolidator", read_at: int | None = None) -> ProblemOps:
         """Apply (or, with ``review``, queue) one problem's ops exactly once, in one transaction.
@@ -63,7 +87,8 @@ class ReviewMixin(CurationMixin):
         its ops are then found already logged for ``(run_id, idx)`` and nothing is applied twice. An op
         the store refuses (a pinned item, an id gone meanwhile, an invalid strategy) is dropped with its
         reason; the others still apply. ``read_at``: the newest op when the problem read the memory; an op on
-        an item changed after it (problems run in parallel) is queued for review instead: first writer wins."""
+        an item changed after it (problems run in parallel) is queued for review instead: first writer wins; an
+        added entry that only repeats one added after it is recorded as a rejected proposal, not added."""
         parsed = [parse_op(op) for op in ops]
         outcome = ProblemOps()
         with self._tx():
@@ -74,6 +99,10 @@ class ReviewMixin(CurationMixin):
                 parsed.remove(op)
                 outcome.proposed += self.propose([op], run_id, idx, note=f"conflict: {why}")
                 outcome.dropped.append(f"{op.op}: conflict, queued for review: {why}")
+            for op, why in self.duplicates_added_since(read_at, parsed) if read_at is not None else []:
+                parsed.remove(op)
+                self._insert_proposal(op, run_id, idx, "rejected", f"duplicate: {why}")
+                outcome.dropped.append(f"{op.op}: duplicate, not added: {why}")
             if review:
                 outcome.proposed += self.propose(parsed, run_id, idx)
                 return outcome

@@ -167,6 +167,12 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
         return op_ids
 
     # -- measured statistics (not curated, not ops) ---------------------------------------------
+    def entry_holding(self, strategy_hash: str, benchmark: str) -> int | None:
+        """The oldest live entry caching exactly this strategy for this benchmark: where a run of that strategy
+        counts, whether the Guide named the entry or wrote the same strategy afresh."""
+        return self._scalar("SELECT min(entry_id) FROM library WHERE strategy_hash = ? AND benchmark = ? "
+                            "AND NOT banned", [strategy_hash, benchmark])
+
     def record_entry_outcome(self, entry_id: int, correct: bool, cost: float, simulated: bool = False) -> bool:
         """Count one use of a library entry (apart as well when measured on the simulated model); False if it
         was deleted meanwhile (not an error)."""

@@ -228,7 +228,8 @@ class EGuRLoop(Method):
                                  shown_notes={n.note_id for n in p.retrieved.notes})
 
     def _record_candidates(self, p: _Problem) -> list[int]:
-        """Every execution, the measured outcome of reused entries and the rejected candidates: one transaction."""
+        """Every execution, the measured outcome of the entries they ran (named by the Guide, or the same strategy
+        written afresh) and the rejected candidates: one transaction."""
         ids = []
         guide_model = self.llm.settings.resolve("guide").model
         simulated = self.llm.settings.is_simulated
@@ -245,8 +246,11 @@ class EGuRLoop(Method):
                     cost_usd=result.cost_usd, latency_s=result.latency_s,
                     trace=[t.model_dump() for t in result.trace], chosen=position == p.chosen,
                     exploited=p.exploited is not None)))
-                if candidate.from_library is not None and fb.correct is not None:
-                    store.record_entry_outcome(candidate.from_library, fb.correct, result.cost_usd, simulated)
+                entry_id = candidate.from_library
+                if entry_id is None and result.strategy_hash:
+                    entry_id = store.entry_holding(result.strategy_hash, p.task.benchmark)
+                if entry_id is not None and fb.correct is not None:
+                    store.record_entry_outcome(entry_id, fb.correct, result.cost_usd, simulated)
         return ids
 
     def _store_ops(self, p: _Problem, config: LoopConfig) -> tuple[int, int]:

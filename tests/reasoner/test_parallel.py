@@ -9,7 +9,7 @@ import random
 import duckdb
 import pytest
 
-from egur_core.memory.ops import AddNote, UpdateNote
+from egur_core.memory.ops import AddEntry, AddNote, UpdateEntry, UpdateNote
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.loop import LoopConfig
 from egur_core.reasoner.ordering import ProblemOrder, Stopped
@@ -116,3 +116,64 @@ def test_an_edit_of_an_entry_another_problem_changed_meanwhile_is_queued_not_app
     late = UpdateNote(note_id=1, text="Check parity last.")  # A's Consolidator, unaware of B
     [(op, why)] = store.changed_since(watermark, [late, AddNote(text="An unrelated lesson.")])
     assert op is late and "problem 3" in why
+
+
+SOLVER = {"name": "sat-solver", "steps": [{"id": "solve", "op": "tool", "tool": "sat_solver", "input": "{problem}",
+                                          "out": "model"}, {"id": "final", "op": "answer", "from": "model"}]}
+
+
+@pytest.fixture
+def learned_store() -> MemoryStore:
+    """A memory with one note in it."""
+    store = MemoryStore(duckdb.connect(":memory:"))
+    store.apply(AddNote(text="Count the clauses first."), actor="person")
+    return store
+
+
+def test_an_entry_another_problem_cached_meanwhile_is_not_added_again(learned_store):
+    watermark = learned_store.last_op_id()  # problem 3 reads the memory here
+    learned_store.apply(AddEntry(signature="sat3 problems the solver decides", strategy=SOLVER, benchmark="sat3"),
+                        actor="consolidator", run_id="run-a", idx=0)
+    done = learned_store.apply_problem_ops(
+        [AddEntry(signature="sat3 problems, solved by the solver", strategy=SOLVER, benchmark="sat3"),
+         AddNote(text="The solver is exact.")], "run-a", 2, read_at=watermark)
+    assert len(learned_store.list_entries()) == 1 and len(done.applied) == 1  # the note only
+    assert done.dropped == ["add_entry: duplicate, not added: entry 1 (problem 1) cached the same strategy after "
+                            "this problem started"]
+    [record] = learned_store.proposals()
+    assert record.status == "rejected" and record.note.startswith("duplicate: entry 1")
+
+
+def test_an_entry_the_consolidator_saw_may_be_added_again_under_another_signature(learned_store):
+    learned_store.apply(AddEntry(signature="sat3 problems the solver decides", strategy=SOLVER, benchmark="sat3"),
+                        actor="consolidator", run_id="run-a", idx=0)
+    watermark = learned_store.last_op_id()  # the entry was there when the problem read the memory
+    done = learned_store.apply_problem_ops(
+        [AddEntry(signature="sat3 problems with many clauses", strategy=SOLVER, benchmark="sat3")], "run-a", 1,
+        read_at=watermark)
+    assert len(done.applied) == 1 and len(learned_store.list_entries()) == 2
+
+
+def test_a_strategy_counts_for_the_oldest_live_entry_of_its_benchmark_that_caches_it(learned_store):
+    for benchmark in ("bbeh:object_counting", "sat3", "sat3"):
+        learned_store.apply(AddEntry(signature=f"{benchmark} problems", strategy=SOLVER, benchmark=benchmark),
+                            actor="person")
+    solver_hash = learned_store.get_entry(1)["strategy_hash"]
+    assert learned_store.entry_holding(solver_hash, "sat3") == 2
+    learned_store.apply(UpdateEntry(entry_id=2, banned=True), actor="person")
+    assert learned_store.entry_holding(solver_hash, "sat3") == 3
+    assert learned_store.entry_holding(solver_hash, "aime2025") is None
+
+
+def test_every_run_of_a_cached_strategy_counts_for_its_entry_however_the_guide_wrote_it():
+    store = MemoryStore(duckdb.connect(":memory:"))
+    run_loop(store, LoopConfig(benchmark="sat3", n=12, k=3, seed=1, parallel=4))  # fresh copies are common then
+    rows = store.query("""
+        SELECT l.entry_id, l.uses, (SELECT count(*) FROM executions x JOIN problems p USING (run_id, idx)
+                                    WHERE x.strategy_hash = l.strategy_hash AND p.benchmark = l.benchmark
+                                      AND x.idx > l.created_idx AND x.correct IS NOT NULL AND NOT x.stale) AS runs
+        FROM library l WHERE l.origin = 'learned'
+          AND l.entry_id = (SELECT min(entry_id) FROM library o WHERE o.strategy_hash = l.strategy_hash
+                            AND o.benchmark = l.benchmark)""")
+    assert rows and any(r["runs"] for r in rows)
+    assert [(r["entry_id"], r["uses"]) for r in rows] == [(r["entry_id"], r["runs"]) for r in rows]
