@@ -78,15 +78,17 @@ class TimedTools:
 async def measure(path: Path, benchmark: str, n: int) -> list[float]:
     client = LLMClient(simulated_settings(seed=1), transport=TimedTransport(seed=1))
     overheads: list[float] = []
-    marks: dict[int, tuple[float, float, float]] = {}
+    mark: list[tuple[float, float, float]] = []
 
     def on_event(event: LoopEvent) -> None:
+        """A problem's span runs from the previous one's end (the run's start for the first): it includes the
+        retrieval, which happens before ``problem_started`` is announced."""
         now = (time.perf_counter(), TimedTransport.spent, TimedTools.spent)
-        if event.kind == "problem_started":
-            marks[event.idx] = now
-        elif event.kind == "problem_finished":
-            wall, model, tools = (now[i] - marks[event.idx][i] for i in range(3))
+        if event.kind == "problem_finished":
+            wall, model, tools = (now[i] - mark[-1][i] for i in range(3))
             overheads.append(wall - model - tools)
+        if event.kind in ("run_started", "problem_finished"):
+            mark.append(now)
 
     loop = EGuRLoop(client, TimedTools(default_registry()), MemoryFile(path, max_entries=50_000), on_event=on_event)
     config = LoopConfig(benchmark=benchmark, n=n, k=3, seed=1)

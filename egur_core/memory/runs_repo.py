@@ -25,6 +25,8 @@ _PROBLEM_RESULT_COLUMNS = [
 
 
 class RunsMixin(StoreBase):
+    _simulated_runs: dict[str, bool]  # set by the store
+
     def create_run(self, config: RunConfig | None = None, /, **fields: Any) -> str:
         """Record a new run (status ``running``); pass a :class:`RunConfig` or its fields."""
         config = config or RunConfig(**fields)
@@ -78,7 +80,9 @@ class RunsMixin(StoreBase):
         """Mark a problem as in flight. Starting one again (a resumed run) marks its earlier
         executions stale; starting a finished one is a caller bug and raises ``ValueError``."""
         with self._tx():
-            run = self._require_run(run_id)
+            run = self._row("SELECT benchmark FROM runs WHERE run_id = ?", [run_id])
+            if run is None:
+                raise KeyError(f"no run {run_id!r}")
             existing = self._row("SELECT finished_at FROM problems WHERE run_id = ? AND idx = ?", [run_id, idx])
             if existing and existing["finished_at"] is not None:
                 raise ValueError(f"problem {idx} of run {run_id} is already finished")
@@ -95,7 +99,7 @@ class RunsMixin(StoreBase):
         with self._tx():
             strategy_hash = record.strategy_hash
             if record.strategy is not None:
-                simulated = bool(self._scalar("SELECT simulated FROM runs WHERE run_id = ?", [record.run_id]))
+                simulated = self._run_is_simulated(record.run_id)
                 strategy_hash = self.save_strategy(  # type: ignore[attr-defined]
                     record.strategy, record.strategy_parent, record.strategy_origin, record.strategy_made_by,
                     simulated and record.strategy_made_by is not None)
@@ -111,19 +115,23 @@ class RunsMixin(StoreBase):
                  record.exploited, utcnow(), record.feedback_source])
         return execution_id
 
+    def _run_is_simulated(self, run_id: str) -> bool:
+        """Asked for every execution; a run's model never changes, so it is read once per store."""
+        if run_id not in self._simulated_runs:
+            self._simulated_runs[run_id] = bool(self._scalar("SELECT simulated FROM runs WHERE run_id = ?", [run_id]))
+        return self._simulated_runs[run_id]
+
     def finish_problem(self, result: ProblemResult) -> None:
         """Write a problem's outcome and costs by role; marks the chosen execution."""
         values = [getattr(result, c) for c in _PROBLEM_RESULT_COLUMNS]
         assignments = ", ".join("gold = coalesce(?, gold)" if c == "gold" else f"{c} = ?"
                                 for c in _PROBLEM_RESULT_COLUMNS)
         with self._tx():
-            found = self._scalar("SELECT count(*) FROM problems WHERE run_id = ? AND idx = ?",
-                                 [result.run_id, result.idx])
+            found = self._db.execute(
+                f"UPDATE problems SET {assignments}, cost_usd = ?, finished_at = ? WHERE run_id = ? AND idx = ? "
+                "RETURNING idx", [*values, result.cost_usd, utcnow(), result.run_id, result.idx]).fetchall()
             if not found:
                 raise KeyError(f"problem {result.idx} of run {result.run_id!r} was never started")
-            self._db.execute(
-                f"UPDATE problems SET {assignments}, cost_usd = ?, finished_at = ? WHERE run_id = ? AND idx = ?",
-                [*values, result.cost_usd, utcnow(), result.run_id, result.idx])
             if result.chosen_execution_id is not None:
                 self._db.execute("UPDATE executions SET chosen = (execution_id = ?) WHERE run_id = ? AND idx = ? "
                                  "AND NOT stale", [result.chosen_execution_id, result.run_id, result.idx])

@@ -68,10 +68,12 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
     ) -> None:
         self.max_entries, self.max_notes = max_entries, max_notes
         self._saved_hashes: set[str] = set()
+        self._simulated_runs: dict[str, bool] = {}
         super().__init__(con, embed, write_lock=write_lock, root_lock=root_lock)
 
     def _after_rollback(self) -> None:
         self._saved_hashes.clear()
+        self._simulated_runs.clear()
 
     # -- strategies -----------------------------------------------------------------------------
     def save_strategy(

@@ -215,13 +215,11 @@ class AskLoop(EGuRLoop):
                            else "this question is already finished")
         started = time.perf_counter()
         p = self._problem(state)
-        execution_ids = self._record_candidates(p)
-        state.applied, state.proposed = self._store_ops(p, state.config.model_copy(update={"review": not apply}))
+        outcome = self.commit_problem(p, state.config.model_copy(update={"review": not apply}))
+        state.applied, state.proposed = outcome.ops_applied, outcome.ops_proposed
         self.emit("memory_updated", state.run_id, 0, applied=state.applied, proposed=state.proposed,
                   dropped=p.consolidation.dropped if p.consolidation else [],
                   summary=p.consolidation.summary if p.consolidation else "")
-        outcome = self._finish_problem(p, execution_ids)
-        outcome.ops_applied, outcome.ops_proposed = state.applied, state.proposed
         self.emit("problem_finished", state.run_id, 0, **outcome.model_dump(exclude={"idx"}))
         self.finish_run(state.run_id, "finished")
         state.stage = "finished"

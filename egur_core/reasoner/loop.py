@@ -171,15 +171,23 @@ class EGuRLoop(Method):
         if p.exploited is None and p.candidates:
             p.consolidation = await self._consolidate(p, config)
         async with gates.committing():
-            execution_ids = self._record_candidates(p)
-            applied, proposed = self._store_ops(p, config)
+            outcome = self.commit_problem(p, config)
             if p.consolidation is not None:
-                self.emit("memory_updated", run_id, idx, applied=applied, proposed=proposed,
+                self.emit("memory_updated", run_id, idx, applied=outcome.ops_applied, proposed=outcome.ops_proposed,
                           dropped=p.consolidation.dropped, summary=p.consolidation.summary,
                           error=p.consolidation.error)
-            outcome = self._finish_problem(p, execution_ids)
-            outcome.ops_applied, outcome.ops_proposed = applied, proposed
             gates.done(outcome)
+        return outcome
+
+    def commit_problem(self, p: _Problem, config: LoopConfig) -> ProblemOutcome:
+        """Everything a problem leaves in memory, in one transaction: its executions, the measured outcome of the
+        entries it ran, the Consolidator's edits and its result land together, or (a crash, a full disk) not at
+        all and a resumed run redoes the problem."""
+        with self.memory.session() as store, store.transaction():
+            execution_ids = self._record_candidates(store, p)
+            applied, proposed = self._store_ops(store, p, config)
+            outcome = self._finish_problem(store, p, execution_ids)
+        outcome.ops_applied, outcome.ops_proposed = applied, proposed
         return outcome
 
     # -- the stages of one problem ---------------------------------------------------------------------
@@ -227,33 +235,32 @@ class EGuRLoop(Method):
                                  shown_entries={e.entry_id for e in p.retrieved.entries},
                                  shown_notes={n.note_id for n in p.retrieved.notes})
 
-    def _record_candidates(self, p: _Problem) -> list[int]:
+    def _record_candidates(self, store: MemoryStore, p: _Problem) -> list[int]:
         """Every execution, the measured outcome of the entries they ran (named by the Guide, or the same strategy
-        written afresh) and the rejected candidates: one transaction."""
+        written afresh) and the rejected candidates."""
         ids = []
         guide_model = self.llm.settings.resolve("guide").model
         simulated = self.llm.settings.is_simulated
-        with self.memory.session() as store, store.transaction():
-            _record_rejected(store, p)
-            for position, (candidate, result, fb) in enumerate(zip(p.candidates, p.results, p.judgement.feedback)):
-                ids.append(store.record_execution(ExecutionRecord(
-                    run_id=p.run_id, idx=p.idx, candidate=candidate.index, strategy=candidate.strategy,
-                    strategy_parent=candidate.parent_hash, strategy_origin=candidate.origin,
-                    strategy_made_by=guide_model if candidate.origin.startswith("guide") else None,
-                    rationale=candidate.rationale, answer=result.answer, correct=fb.correct,
-                    feedback_source=fb.source, ok=result.ok, error=result.error,
-                    calls=result.calls, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
-                    cost_usd=result.cost_usd, latency_s=result.latency_s,
-                    trace=[t.model_dump() for t in result.trace], chosen=position == p.chosen,
-                    exploited=p.exploited is not None)))
-                entry_id = candidate.from_library
-                if entry_id is None and result.strategy_hash:
-                    entry_id = store.entry_holding(result.strategy_hash, p.task.benchmark)
-                if entry_id is not None and fb.correct is not None:
-                    store.record_entry_outcome(entry_id, fb.correct, result.cost_usd, simulated)
+        _record_rejected(store, p)
+        for position, (candidate, result, fb) in enumerate(zip(p.candidates, p.results, p.judgement.feedback)):
+            ids.append(store.record_execution(ExecutionRecord(
+                run_id=p.run_id, idx=p.idx, candidate=candidate.index, strategy=candidate.strategy,
+                strategy_parent=candidate.parent_hash, strategy_origin=candidate.origin,
+                strategy_made_by=guide_model if candidate.origin.startswith("guide") else None,
+                rationale=candidate.rationale, answer=result.answer, correct=fb.correct,
+                feedback_source=fb.source, ok=result.ok, error=result.error,
+                calls=result.calls, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
+                cost_usd=result.cost_usd, latency_s=result.latency_s,
+                trace=[t.model_dump() for t in result.trace], chosen=position == p.chosen,
+                exploited=p.exploited is not None)))
+            entry_id = candidate.from_library
+            if entry_id is None and result.strategy_hash:
+                entry_id = store.entry_holding(result.strategy_hash, p.task.benchmark)
+            if entry_id is not None and fb.correct is not None:
+                store.record_entry_outcome(entry_id, fb.correct, result.cost_usd, simulated)
         return ids
 
-    def _store_ops(self, p: _Problem, config: LoopConfig) -> tuple[int, int]:
+    def _store_ops(self, store: MemoryStore, p: _Problem, config: LoopConfig) -> tuple[int, int]:
         """Apply the Consolidator's ops (or queue them for review); returns (applied, proposed)."""
         consolidation = p.consolidation
         if consolidation is None or not consolidation.ops:
@@ -261,13 +268,12 @@ class EGuRLoop(Method):
         for op in consolidation.ops:
             if isinstance(op, AddEntry) and not op.example:
                 op.example = p.task.text[:20_000]
-        with self.memory.session() as store:  # once per problem, even if a killed run redoes it on resume
-            done = store.apply_problem_ops(consolidation.ops, p.run_id, p.idx, review=config.review,
-                                           read_at=p.watermark)
+        done = store.apply_problem_ops(consolidation.ops, p.run_id, p.idx, review=config.review,  # once per problem
+                                       read_at=p.watermark)
         consolidation.dropped += done.dropped
         return len(done.applied), len(done.proposed)
 
-    def _finish_problem(self, p: _Problem, execution_ids: list[int]) -> ProblemOutcome:
+    def _finish_problem(self, store: MemoryStore, p: _Problem, execution_ids: list[int]) -> ProblemOutcome:
         guide, cons, results, chosen = p.guide, p.consolidation or ConsolidationOutcome(), p.results, p.chosen
         executor_in, executor_out = sum(r.tokens_in for r in results), sum(r.tokens_out for r in results)
         result = ProblemResult(
@@ -286,8 +292,7 @@ class EGuRLoop(Method):
             tokens_cached_in=guide.tokens_cached + cons.tokens_cached + sum(r.tokens_cached for r in results),
             tokens_reasoning=guide.tokens_reasoning + cons.tokens_reasoning + sum(r.tokens_reasoning for r in results),
             error=_problem_error(p))
-        with self.memory.session() as store:
-            store.finish_problem(result)
+        store.finish_problem(result)
         failure_kind, failure = p.failure()
         return ProblemOutcome(
             idx=p.idx, problem_id=p.task.id, correct=result.correct, answer=p.answer, exploited=result.exploited,

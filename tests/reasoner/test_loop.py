@@ -114,6 +114,26 @@ def test_a_killed_run_resumes_after_its_last_finished_problem(store):
     assert store.problem_rows(run_id).query("idx < 2")[["idx", "answer", "cost_usd"]].to_dict("records") == before
 
 
+class DiskFullAtFinish(MemoryStore):
+    """A memory whose disk fills up as the third problem's result is written."""
+
+    def finish_problem(self, result):
+        if result.idx == 2:
+            raise OSError("No space left on device")
+        super().finish_problem(result)
+
+
+def test_a_problem_whose_commit_fails_leaves_nothing_half_written():
+    store = DiskFullAtFinish(duckdb.connect(":memory:"))
+    with pytest.raises(OSError):
+        run_loop(store, LoopConfig(benchmark="sat3", n=4, k=2, seed=1))
+    run_id = store.list_runs()["run_id"][0]
+    assert store.get_run(run_id)["status"] == "failed"
+    assert store.executions_for(run_id, 2, include_stale=True) == []
+    assert store.query("SELECT count(*) AS n FROM memory_ops WHERE idx = 2")[0]["n"] == 0
+    assert store.executions_for(run_id, 1) and store.finished_indices(run_id) == {0, 1}
+
+
 def test_a_stop_request_ends_the_run_between_problems(store):
     loop_stop = []
 
