@@ -24,7 +24,7 @@ from egur_core.app.memory_views import describe_op, usefulness
 from egur_core.app.text import markdown_escape
 from egur_core.memory.records import MemoryImportError, MemoryOpError, PruneRule
 from pages.common import memory, model_badge, text_block
-from pages.memory_log import audit_log, flash, review_queue, show_flash
+from pages.memory_log import audit_log, flash, review_queue, set_aside, show_flash
 
 EDITOR = {"entries": "entries_editor", "notes": "notes_editor"}
 KEY = {"entries": "entry_id", "notes": "note_id"}
@@ -252,6 +252,7 @@ with tabs[1]:
     editor("notes", choices)
 with tabs[2]:
     review_queue(proposals)
+    set_aside()
 with tabs[3]:
     audit_log()
 with tabs[4]:

@@ -13,7 +13,15 @@ import math
 import pandas as pd
 import streamlit as st
 
-from egur_core.app.curation_views import batch_label, decide_many, group_by_problem, op_diff, op_page, undoable_batches
+from egur_core.app.curation_views import (
+    batch_label,
+    decide_many,
+    group_by_problem,
+    op_diff,
+    op_page,
+    set_aside_table,
+    undoable_batches,
+)
 from egur_core.app.memory_views import describe_op, proposal_diff, touched_items
 from egur_core.app.text import markdown_escape
 from egur_core.memory.records import MemoryOpError, Proposal
@@ -107,6 +115,18 @@ def review_queue(proposals: list[Proposal]) -> None:
                 with st.expander(f"#{p.proposal_id} · {markdown_escape(describe_op(p.op))}",
                                  expanded=len(group.proposals) <= 2):
                     proposal_card(p)
+
+
+def set_aside() -> None:
+    """What problems in flight at once would have cached twice: not in the queue, but not hidden either."""
+    with memory() as store:
+        duplicates = store.set_aside_duplicates()
+    if not duplicates:
+        return
+    with st.expander(f"Set aside as duplicates ({len(duplicates)})", icon=":material/content_copy:"):
+        st.caption("With several problems in flight, two may cache the same strategy before either sees the "
+                   "other's entry. The later one is not added: its runs count for the entry named here.")
+        st.dataframe(set_aside_table(duplicates), hide_index=True, width="stretch")
 
 
 # -- audit log --------------------------------------------------------------------------------------

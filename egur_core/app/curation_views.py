@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from egur_core.memory.records import MemoryOpError, Proposal
+from egur_core.memory.review import DUPLICATE
 from egur_core.memory.store import MemoryStore
 
 HIDDEN = {"embedding", "example"}
@@ -39,6 +40,13 @@ def group_by_problem(proposals: Iterable[Proposal]) -> list[ProblemProposals]:
     for p in proposals:
         groups.setdefault((p.run_id, p.idx), []).append(p)
     return [ProblemProposals(run, None if idx is None else idx + 1, items) for (run, idx), items in groups.items()]
+
+
+def set_aside_table(proposals: Iterable[Proposal]) -> pd.DataFrame:
+    """The duplicates a rule set aside, one row each: which problem wanted what, and the entry that has it."""
+    return pd.DataFrame([{"proposal": p.proposal_id, "run": p.run_id, "problem": None if p.idx is None else p.idx + 1,
+                          "signature": p.op.get("signature", ""), "why": p.note.removeprefix(DUPLICATE)}
+                         for p in proposals], columns=["proposal", "run", "problem", "signature", "why"])
 
 
 def decide_many(store: MemoryStore, proposal_ids: Iterable[int], approve: bool,

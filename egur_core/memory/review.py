@@ -17,6 +17,9 @@ from egur_core.memory.ops import AddEntry, DeleteEntry, DeleteNote, MemoryOp
 from egur_core.memory.records import MemoryOpError, ProblemOps, Proposal, PruneRule, dumps, utcnow
 from egur_core.strategy.validation import validate_strategy
 
+DUPLICATE = "duplicate: "
+"""How a proposal set aside as a duplicate of an entry cached meanwhile begins its note."""
+
 
 class ReviewMixin(CurationMixin):
     # -- review queue ---------------------------------------------------------------------------
@@ -101,7 +104,7 @@ class ReviewMixin(CurationMixin):
                 outcome.dropped.append(f"{op.op}: conflict, queued for review: {why}")
             for op, why in self.duplicates_added_since(read_at, parsed) if read_at is not None else []:
                 parsed.remove(op)
-                self._insert_proposal(op, run_id, idx, "rejected", f"duplicate: {why}")
+                self._insert_proposal(op, run_id, idx, "rejected", DUPLICATE + why)
                 outcome.dropped.append(f"{op.op}: duplicate, not added: {why}")
             if review:
                 outcome.proposed += self.propose(parsed, run_id, idx)
@@ -125,10 +128,16 @@ class ReviewMixin(CurationMixin):
     def pending_proposals(self) -> list[Proposal]:
         return self.proposals(status="pending")
 
+    def set_aside_duplicates(self, limit: int = 200) -> list[Proposal]:
+        """Entries problems in flight at once would have cached twice, newest first: a rule rejected them."""
+        rows = self._rows("SELECT * FROM proposals WHERE status = 'rejected' AND starts_with(note, ?) "
+                          "ORDER BY proposal_id DESC LIMIT ?", [DUPLICATE, limit])
+        return [_proposal(r) for r in rows]
+
     def proposals(self, status: str | None = None) -> list[Proposal]:
         rows = self._rows("SELECT * FROM proposals WHERE ? IS NULL OR status = ? ORDER BY proposal_id",
                           [status, status])
-        return [Proposal(**{**r, "op": json.loads(r["op"]), "note": r["note"] or ""}) for r in rows]
+        return [_proposal(r) for r in rows]
 
     def _pending(self, proposal_id: int) -> dict[str, Any]:
         row = self._row("SELECT * FROM proposals WHERE proposal_id = ?", [proposal_id])
@@ -195,3 +204,7 @@ def _prune_query(rule: PruneRule) -> tuple[str, list[Any]]:
     if rule.never_retrieved:
         where.append("retrievals = 0")
     return f"SELECT {cols} FROM {table} WHERE {' AND '.join(where)} ORDER BY {key}", params
+
+
+def _proposal(row: dict[str, Any]) -> Proposal:
+    return Proposal(**{**row, "op": json.loads(row["op"]), "note": row["note"] or ""})

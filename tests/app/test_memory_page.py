@@ -134,6 +134,24 @@ def test_review_queue_is_grouped_by_problem_and_decided_in_bulk(memory_db, open_
     assert [status[i] for i in first] == ["approved", "approved"] and status[second[0]] == "rejected"
 
 
+def test_duplicates_set_aside_by_the_parallel_rule_are_listed_apart_from_the_queue(memory_db, open_page):
+    with store_of(memory_db) as store:
+        run_id = store.list_runs().iloc[0]["run_id"]
+        read_at = store.last_op_id()  # problem 3 reads the memory here
+        strategy = store.strategy_row(store.list_strategies()["hash"].iloc[0])["json"]
+        store.apply(AddEntry(signature="cached by problem 2", strategy=strategy, benchmark="sat3"), "consolidator",
+                    run_id, 1)
+        store.apply_problem_ops([AddEntry(signature="cached again by problem 3", strategy=strategy, benchmark="sat3")],
+                                run_id, 2, read_at=read_at)
+    at = open_page(PAGE)
+    [box] = [e for e in at.expander if e.label.startswith("Set aside as duplicates")]
+    assert box.label == "Set aside as duplicates (1)"
+    [row] = box.dataframe[0].value.to_dict("records")
+    assert row["problem"] == 3 and row["signature"] == "cached again by problem 3"
+    assert "(problem 2) cached the same strategy" in row["why"]
+    assert not any("proposal(s) from" in m.value for m in at.markdown)  # nothing waits in the queue
+
+
 def test_a_bulk_approval_skips_a_stale_proposal_and_says_so(memory_db, open_page):
     with store_of(memory_db) as store:
         entry_id = int(store.list_entries().iloc[0]["entry_id"])
