@@ -30,7 +30,8 @@ from pages.run_views import live, past_run, watched
 MODES = ["Run EGuR", "Compare methods"]
 DEFAULTS = {"benchmark": benchmark_names()[0], "n": 20, "k": 3, "seed": 0, "exploit": True, "min_similarity": 0.9,
             "min_uses": 3, "min_success_rate": 0.75, "review": False, "label_free": False, "parallel": 1,
-            "methods": ["egur", "cot", "sc"], "seeds": "0", "egur_memory": "fresh", "run_mode": MODES[0]}
+            "ordered": True, "methods": ["egur", "cot", "sc"], "seeds": "0", "egur_memory": "fresh",
+            "run_mode": MODES[0]}
 
 
 @st.cache_resource
@@ -73,6 +74,10 @@ def run_fields() -> None:
                         help="W problems run at once; each reads the memory the problem W places before it left, "
                              "and edits land in problem order, so a seed gives the same run at any W (exploiting "
                              "starts later the wider W is)")
+        st.toggle("Reproducible order", key="ordered",
+                  help="on: edits land in problem order, so a seed gives the same run whatever the timing; off: each "
+                       "problem reads the memory as it starts and commits when done, so a slow problem holds "
+                       "nobody back (faster on a slow endpoint), but a rerun may differ. No effect with 1 in flight.")
     else:
         c3.text_input("Seeds", key="seeds", help="comma list, e.g. 0,1,2: each seed is a separate stream")
 
@@ -110,7 +115,7 @@ def config_form(busy: bool) -> bool:
 def loop_config() -> LoopConfig:
     s = st.session_state
     return LoopConfig(benchmark=s.benchmark, n=int(s.n), k=int(s.k), seed=int(s.seed), parallel=int(s.parallel),
-                      review=s.review, label_free=s.label_free, exploit=ExploitRule(
+                      ordered=s.ordered, review=s.review, label_free=s.label_free, exploit=ExploitRule(
                           enabled=s.exploit, min_similarity=s.min_similarity, min_uses=int(s.min_uses),
                           min_success_rate=s.min_success_rate))
 

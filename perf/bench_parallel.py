@@ -55,18 +55,21 @@ def main() -> int:
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8,
                         help="model calls in flight at once (the settings' cap; 8 by default): an endpoint's limit")
+    parser.add_argument("--as-ready", action="store_true",
+                        help="each problem reads the memory as it starts and commits when done (not in problem "
+                             "order: faster, not reproducible)")
     parser.add_argument("--no-exploit", action="store_true",
                         help="every problem explores (isolates the concurrency from the exploitation lag)")
     args = parser.parse_args()
     print(f"{args.benchmark}, n={args.n}, k={args.k}, seed={args.seed}, simulated model at {args.latency} s per call, "
-          f"at most {args.concurrency} calls at once"
+          f"at most {args.concurrency} calls at once{', commits as ready' if args.as_ready else ''}"
           f"{', exploit rule off' if args.no_exploit else ''}")
     print(f"{'W':>3s} {'wall s':>8s} {'speed-up':>9s} {'accuracy':>9s} {'$ / problem':>12s} {'exploited':>10s}")
     base = None
     with tempfile.TemporaryDirectory() as scratch:
         for width in (int(w) for w in args.widths.split(",")):
             config = LoopConfig(benchmark=args.benchmark, n=args.n, k=args.k, seed=args.seed, parallel=width,
-                                exploit=ExploitRule(enabled=not args.no_exploit))
+                                exploit=ExploitRule(enabled=not args.no_exploit), ordered=not args.as_ready)
             wall, outcomes = asyncio.run(one(Path(scratch) / f"w{width}.duckdb", config, args.latency,
                                              args.concurrency))
             base = base or wall

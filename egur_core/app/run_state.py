@@ -19,8 +19,8 @@ from egur_core.app.ownership import Liveness, Owner, RunLeases, mark_if_interrup
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.loop import LoopConfig
 
-FORM_KEYS = ("benchmark", "n", "k", "seed", "parallel", "exploit", "min_similarity", "min_uses", "min_success_rate",
-             "review", "label_free")
+FORM_KEYS = ("benchmark", "n", "k", "seed", "parallel", "ordered", "exploit", "min_similarity", "min_uses",
+             "min_success_rate", "review", "label_free")
 """The Run form's widget keys, filled from the run on view (``form_values``)."""
 
 
@@ -67,6 +67,6 @@ def form_values(config: LoopConfig) -> dict[str, Any]:
     """The Run form's widget values for these settings (keys: :data:`FORM_KEYS`)."""
     rule = config.exploit
     return {"benchmark": config.benchmark, "n": config.n, "k": config.k, "seed": config.seed,
-            "parallel": config.parallel, "exploit": rule.enabled, "min_similarity": rule.min_similarity,
-            "min_uses": rule.min_uses, "min_success_rate": rule.min_success_rate, "review": config.review,
-            "label_free": config.label_free}
+            "parallel": config.parallel, "ordered": config.ordered, "exploit": rule.enabled,
+            "min_similarity": rule.min_similarity, "min_uses": rule.min_uses,
+            "min_success_rate": rule.min_success_rate, "review": config.review, "label_free": config.label_free}

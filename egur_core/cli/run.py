@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--parallel", type=positive_int, default=1, metavar="W",
                         help="problems in flight at once (each reads the memory as the problems W before it left "
                              "it; edits land in problem order, so a seed gives the same run at any W)")
+    parser.add_argument("--as-ready", action="store_true",
+                        help="with --parallel: each problem reads the memory as it starts and commits when done, so a "
+                             "slow problem holds nobody back; faster, but the same seed may give a different run")
     add_db_option(parser)
     add_model_options(parser)
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a stopped or killed run")
@@ -55,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         loop_config = LoopConfig(benchmark=args.benchmark, n=args.n, k=args.k, seed=args.seed, review=args.review,
                                  label_free=args.label_free, exploit=ExploitRule(enabled=not args.no_exploit),
-                                 parallel=args.parallel)
+                                 parallel=args.parallel, ordered=not args.as_ready)
     settings = resolve_settings(args.model, args.base_url, args.config, sim_seed=loop_config.seed)
     print(describe_models(settings), file=sys.stderr)
     progress = _Progress(loop_config.n, quiet=args.quiet)
@@ -123,10 +126,12 @@ class _Progress:
 
     def __init__(self, total: int, quiet: bool):
         self.total, self.quiet, self.run_id = total, quiet, ""
-        self.done = self.correct = 0
+        self.before = self.done = self.correct = 0  # before: finished before a resume
         self.cost = 0.0
 
     def __call__(self, event: LoopEvent) -> None:
+        if event.kind == "run_started":
+            self.before = int(event.payload.get("resumed_after", 0))
         if event.kind != "problem_finished":
             return
         p = event.payload
@@ -136,12 +141,13 @@ class _Progress:
         if self.quiet:
             return
         width = 24
-        filled = int(width * (event.idx + 1) / max(self.total, 1))
+        finished = self.before + self.done  # problems may finish out of order (--as-ready): count, then name
+        filled = int(width * finished / max(self.total, 1))
         mark = "+" if p.get("correct") else "-" if p.get("answer") is not None else "?"
         how = "exploit" if p.get("exploited") else f"{p.get('candidates')} cand"
         why = f"  [{p['note']}]" if p.get("note") else ""
         lost = f"  no answer: {p['failure'][:100]}" if p.get("failure") else ""
-        print(f"[{'#' * filled}{'.' * (width - filled)}] {event.idx + 1}/{self.total} {mark} "
+        print(f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{self.total} #{event.idx + 1} {mark} "
               f"acc {self.correct / self.done:.0%}  ${self.cost:.4f}  {how}: {p.get('chosen_strategy')}{why}{lost}",
               file=sys.stderr)
 

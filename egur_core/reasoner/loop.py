@@ -33,7 +33,7 @@ from egur_core.reasoner.guide import (
     propose_strategies,
 )
 from egur_core.reasoner.method import MemoryAccess, Method, Models, ProblemOutcome
-from egur_core.reasoner.ordering import InOrder, ProblemOrder
+from egur_core.reasoner.ordering import InOrder, RunOrder
 from egur_core.reasoner.selection import choose
 from egur_core.reasoner.task import Task, Workload
 from egur_core.runtime.trace import ExecutionResult
@@ -58,6 +58,9 @@ class LoopConfig(BaseModel):
                                "library (marked seed, undoable)")
     parallel: int = Field(1, ge=1, le=64, description="problems in flight at once; each reads the memory left by "
                           "the problems W places before it, and edits land in problem order (1: one at a time)")
+    ordered: bool = Field(True, description="with parallel > 1: edits land in problem order, so a seed gives the "
+                          "same run at any timing; off, each problem reads the memory as it starts and commits "
+                          "when done (faster: a slow problem holds nobody; not reproducible)")
     label: str = ""
 
 
@@ -134,10 +137,10 @@ class EGuRLoop(Method):
             with self.memory.session() as store:
                 store.seed_library(self.shipped)
 
-        async def solve(idx: int, task: Task, order: ProblemOrder, position: int) -> None:
+        async def solve(idx: int, task: Task, order: RunOrder, position: int) -> None:
             await self.solve(run_id, idx, task, workload, config, InOrder(order, position))
 
-        return await self.run_stream(run_id, workload, solve, parallel=config.parallel)
+        return await self.run_stream(run_id, workload, solve, parallel=config.parallel, ordered=config.ordered)
 
     async def solve(self, run_id: str, idx: int, task: Task, workload: Workload, config: LoopConfig,
                     gates: InOrder | None = None) -> ProblemOutcome:

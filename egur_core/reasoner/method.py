@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from egur_core.memory.records import RunConfig
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.events import LoopEvent
-from egur_core.reasoner.ordering import ProblemOrder, Stopped
+from egur_core.reasoner.ordering import RunOrder, Stopped, problem_order
 from egur_core.reasoner.task import Task, Workload
 from egur_core.runtime.engine import Runtime
 from egur_core.strategy.roles import ROLES
@@ -28,7 +28,7 @@ class Solve(Protocol):
     """Solves one task inside a run's problem order: reads memory inside ``order.starting(position)``, writes
     it inside ``order.committing(position)`` and there hands its outcome to ``order.done``."""
 
-    def __call__(self, idx: int, task: Task, order: ProblemOrder, position: int) -> Awaitable[None]: ...
+    def __call__(self, idx: int, task: Task, order: RunOrder, position: int) -> Awaitable[None]: ...
 
 
 class MemoryAccess(Protocol):
@@ -106,10 +106,10 @@ class Method:
                 price_known=settings.every_role_priced()))
 
     async def run_stream(self, run_id: str, workload: Workload, solve: Solve,
-                         parallel: int = 1) -> list[ProblemOutcome]:
-        """Every task not finished yet, up to ``parallel`` at once with the meaning of one at a time (see
-        ``ordering.py``); stops between problems when asked, or when the endpoint keeps failing. Returns
-        this call's outcomes, in problem order."""
+                         parallel: int = 1, ordered: bool = True) -> list[ProblemOutcome]:
+        """Every task not finished yet, up to ``parallel`` at once, in problem order (the meaning of one at a time)
+        or, not ``ordered``, as each is ready (see ``ordering.py``); stops between problems when asked, or when the
+        endpoint keeps failing. Returns this call's outcomes, in the order they were committed."""
         with self.memory.session() as store:
             done = store.finished_indices(run_id)
             store.set_run_status(run_id, "running")
@@ -126,7 +126,7 @@ class Method:
                 status.append(("failed", failing))
                 order.halt()
 
-        order = ProblemOrder(len(todo), parallel, on_done=finished, should_stop=self.stop.is_set)
+        order = problem_order(len(todo), parallel, ordered=ordered, on_done=finished, should_stop=self.stop.is_set)
 
         async def one(position: int, idx: int, task: Task) -> None:
             try:

@@ -69,13 +69,14 @@ def test_a_run_started_with_problems_in_flight_runs_that_many_at_once(empty_db, 
     at.number_input(key="n").set_value(4)
     at.number_input(key="k").set_value(2)
     at.number_input(key="parallel").set_value(3)
+    at.toggle(key="ordered").set_value(False)
     at.button(key="start").click().run()
     run_id = at.query_params["run_id"]
     poll_until_finished(at)
     assert "4/4" in progress_text(at)
     with duckdb.connect(str(empty_db)) as con:
         config = json.loads(con.execute("SELECT config FROM runs WHERE run_id = ?", [run_id]).fetchone()[0])
-    assert config["loop"]["parallel"] == 3
+    assert config["loop"]["parallel"] == 3 and config["loop"]["ordered"] is False
 
 
 def test_stop_ends_the_run_early(empty_db, open_page):
@@ -204,7 +205,7 @@ def test_the_form_shows_the_settings_of_the_run_on_view(empty_db, open_page):
     from egur_core.app.services import open_memory
     from egur_core.reasoner.loop import LoopConfig
 
-    config = LoopConfig(benchmark="bbeh_mini", n=7, k=5, seed=3, review=True, parallel=4)
+    config = LoopConfig(benchmark="bbeh_mini", n=7, k=5, seed=3, review=True, parallel=4, ordered=False)
     with open_memory(empty_db).session() as store:
         run_id = store.create_run(benchmark="bbeh_mini", n_problems=7, k=5, seed=3,
                                   config={"loop": config.model_dump()})
@@ -216,6 +217,7 @@ def test_the_form_shows_the_settings_of_the_run_on_view(empty_db, open_page):
     assert (at.number_input(key="n").value, at.number_input(key="k").value, at.number_input(key="seed").value) == \
         (7, 5, 3)
     assert at.toggle(key="review").value is True and at.number_input(key="parallel").value == 4
+    assert at.toggle(key="ordered").value is False
 
 
 def test_compare_methods_runs_egur_and_baselines_and_links_to_results(empty_db, open_page):

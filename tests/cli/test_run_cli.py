@@ -49,11 +49,11 @@ def test_run_refuses_an_unknown_benchmark_clearly_and_records_nothing(tmp_path, 
         assert store.list_runs().empty
 
 
-@pytest.mark.parametrize("parallel", ["1", "4"])
+@pytest.mark.parametrize("parallel", [["1"], ["4"], ["4", "--as-ready"]], ids=["one", "in-order", "as-ready"])
 def test_a_killed_cli_run_resumes_and_loses_nothing(tmp_path, parallel):
     db = tmp_path / "m.duckdb"
     proc = egur("run", "--benchmark", "sat3", "--n", "12", "--k", "2", "--seed", "2", "--db", str(db),
-                "--parallel", parallel)
+                "--parallel", *parallel)
     deadline = time.monotonic() + 120
     lines = []
     while time.monotonic() < deadline:

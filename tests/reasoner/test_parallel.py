@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import threading
 
 import duckdb
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from egur_core.memory.ops import AddEntry, AddNote, UpdateEntry, UpdateNote
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.loop import LoopConfig
-from egur_core.reasoner.ordering import ProblemOrder, Stopped
+from egur_core.reasoner.ordering import AsReadyOrder, ProblemOrder, Stopped
 from egur_core.sim import SimulatedTransport
 from tests.reasoner.loop_runner import run_loop
 
@@ -96,6 +97,55 @@ def test_a_problem_reads_the_memory_left_by_the_problems_w_places_before_it():
         return seen
 
     assert asyncio.run(scenario()) == {0: [], 1: [], 2: [0], 3: [0, 1], 4: [0, 1, 2], 5: [0, 1, 2, 3]}
+
+
+def test_as_ready_a_slow_problem_holds_nobody():
+    async def scenario():
+        order, committed, peak, running = AsReadyOrder(6, parallel=2), [], [], set()
+
+        async def problem(position: int):
+            async with order.starting(position):
+                running.add(position)
+                peak.append(len(running))
+            await asyncio.sleep(0.3 if position == 0 else 0.01)  # the first problem is slow
+            async with order.committing(position):
+                running.discard(position)
+                committed.append(position)
+
+        await asyncio.gather(*(problem(p) for p in range(6)))
+        return committed, max(peak)
+
+    committed, peak = asyncio.run(scenario())
+    assert committed == [1, 2, 3, 4, 5, 0] and peak == 2
+
+
+def test_as_ready_a_problem_reads_every_commit_made_before_it_starts():
+    async def scenario():
+        order, memory, seen = AsReadyOrder(4, parallel=2), [], {}
+
+        async def problem(position: int):
+            async with order.starting(position):
+                seen[position] = list(memory)
+            await asyncio.sleep(0.2 if position == 0 else 0.01)
+            async with order.committing(position):
+                memory.append(position)
+
+        await asyncio.gather(*(problem(p) for p in range(4)))
+        return seen
+
+    assert asyncio.run(scenario()) == {0: [], 1: [], 2: [1], 3: [1, 2]}
+
+
+def test_a_run_as_ready_solves_every_problem_once_and_resumes():
+    store = MemoryStore(duckdb.connect(":memory:"))
+    config = LoopConfig(benchmark="sat3", n=8, k=2, seed=3, parallel=4, ordered=False)
+    stop = threading.Event()
+    run_id, first = run_loop(store, config, transport=Jittery(3, 5), stop=stop,
+                             on_event=lambda e: stop.set() if e.kind == "problem_finished" else None)
+    assert 1 <= len(first) < 8 and store.get_run(run_id)["status"] == "stopped"
+    _, rest = run_loop(store, config, transport=Jittery(3, 6), run_id=run_id)
+    assert sorted(o.idx for o in first + rest) == list(range(8))
+    assert store.finished_indices(run_id) == set(range(8)) and store.get_run(run_id)["status"] == "finished"
 
 
 def test_a_halted_order_starts_nothing_more():

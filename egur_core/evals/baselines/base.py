@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from egur_core.memory.records import ExecutionRecord, ProblemResult
 from egur_core.reasoner.method import Method, ProblemOutcome
-from egur_core.reasoner.ordering import InOrder, ProblemOrder
+from egur_core.reasoner.ordering import InOrder, RunOrder
 from egur_core.reasoner.role_calls import UsageTotals
 from egur_core.reasoner.task import GradingUsage, Task, Workload, grading_usage
 from egur_core.runtime.trace import ExecutionResult
@@ -117,7 +117,7 @@ class Baseline(Method):
         """One online pass: tasks in order, memory updated after each; returns the run id."""
         run_id = run_id or self.start_run(config, info)
 
-        async def solve(idx: int, task: Task, order: ProblemOrder, position: int) -> None:
+        async def solve(idx: int, task: Task, order: RunOrder, position: int) -> None:
             await self.solve(run_id, idx, task, workload, config, InOrder(order, position))
 
         await self.run_stream(run_id, workload, solve)  # one at a time: each learns before the next reads
