@@ -73,7 +73,8 @@ def run_fields() -> None:
         st.number_input("Problems in flight", 1, 16, key="parallel",
                         help="W problems run at once; each reads the memory the problem W places before it left, "
                              "and edits land in problem order, so a seed gives the same run at any W (exploiting "
-                             "starts later the wider W is)")
+                             f"starts later the wider W is). All share the settings' cap of {settings().concurrency} "
+                             "model calls at once, and each problem runs up to k candidates at once.")
         st.toggle("Reproducible order", key="ordered",
                   help="on: edits land in problem order, so a seed gives the same run whatever the timing; off: each "
                        "problem reads the memory as it starts and commits when done, so a slow problem holds "
@@ -198,7 +199,7 @@ def reload(run_id: str) -> RunOnView:
 def run_view(run_id: str, view: RunOnView | None) -> None:
     job = jobs().get(run_id)
     if job is not None and not job.finished:
-        live(job, settings().is_simulated)
+        live(job, settings().is_simulated, settings().concurrency)
     elif view is None:
         st.warning(f"No run `{run_id}` in this memory file.")
     elif view.watched:

@@ -16,6 +16,7 @@ from egur_core.app.jobs import Job
 from egur_core.app.progress import JobSnapshot, ProblemRecord
 from egur_core.app.run_state import RunOnView
 from egur_core.app.text import markdown_escape
+from egur_core.reasoner.loop import call_cap_note
 from egur_core.strategy.graph import to_dot
 from pages.common import memory
 
@@ -111,11 +112,14 @@ def problem_summary(run_id: str, record: ProblemRecord) -> None:
                  query_params={"run_id": run_id, "problem": str(record.idx + 1)})
 
 
-def live(job: Job, simulated: bool) -> None:
+def live(job: Job, simulated: bool, call_cap: int) -> None:
     """This server's job: poll it while it runs; one full rerun when it ends stops the polling."""
     polling = not job.finished
     if polling:
         stop_button(job)
+        note = call_cap_note(job.config.parallel, job.config.k, call_cap)
+        if note:
+            st.caption(f":material/speed: {note[0].upper()}{note[1:]}.")
 
     @st.fragment(run_every=POLL_S if polling else None)
     def _live() -> None:

@@ -16,7 +16,7 @@ from egur_core.evals.datasets.catalog import dataset_record, workload
 from egur_core.evals.datasets.registry import benchmark_names
 from egur_core.evals.run_records import run_report, summarise
 from egur_core.reasoner.events import LoopEvent
-from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig
+from egur_core.reasoner.loop import EGuRLoop, ExploitRule, LoopConfig, call_cap_note
 from egur_core.strategy.roles import METHOD_ROLES, ROLES
 
 
@@ -61,6 +61,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                  parallel=args.parallel, ordered=not args.as_ready)
     settings = resolve_settings(args.model, args.base_url, args.config, sim_seed=loop_config.seed)
     print(describe_models(settings), file=sys.stderr)
+    if note := call_cap_note(loop_config.parallel, loop_config.k, settings.concurrency):
+        print(f"note: {note}", file=sys.stderr)
     progress = _Progress(loop_config.n, quiet=args.quiet)
     stop = threading.Event()
     try:

@@ -64,6 +64,17 @@ class LoopConfig(BaseModel):
     label: str = ""
 
 
+def call_cap_note(parallel: int, k: int, concurrency: int) -> str | None:
+    """Problems in flight share the settings' cap on model calls at once: a note when the cap, not W, sets the pace
+    (measured: 8 problems in flight without exploitation ran 3.4x faster under the default cap of 8, 4.7x under 64)."""
+    wanted = parallel * k
+    if parallel == 1 or wanted <= concurrency:
+        return None
+    return (f"{parallel} problems in flight with {k} candidates each can make {wanted} or more model "
+            f"calls at once, but the settings allow {concurrency} (concurrency = N in egur.toml): raise it if your "
+            "endpoint takes more, or the cap, not the problems in flight, sets the pace")
+
+
 @dataclass
 class _Problem:
     """Everything one problem accumulates on its way through the loop."""

@@ -201,6 +201,15 @@ def test_a_killed_run_is_marked_interrupted_and_offers_resume(empty_db, open_pag
     wait_for_text(at, "2/2** problems · finished")
 
 
+def test_a_run_whose_problems_in_flight_outgrow_the_call_cap_says_so(empty_db, open_page):
+    at = open_page(RUN)
+    at.number_input(key="n").set_value(40)
+    at.number_input(key="parallel").set_value(4)  # 4 problems x 3 candidates > the default cap of 8
+    at.button(key="start").click().run()
+    [note] = [c.value for c in at.caption if "model calls at once" in c.value]
+    assert "12 or more model calls at once, but the settings allow 8" in note
+
+
 def test_the_form_shows_the_settings_of_the_run_on_view(empty_db, open_page):
     from egur_core.app.services import open_memory
     from egur_core.reasoner.loop import LoopConfig

@@ -41,6 +41,13 @@ def test_run_writes_a_report_whose_records_match_the_summary(tmp_path, capsys):
     assert data["run"]["simulated"] is True and data["run"]["config"]["loop"]["k"] == 2
 
 
+def test_run_notes_when_the_call_cap_limits_problems_in_flight(tmp_path, capsys):
+    assert main(["run", "--benchmark", "sat3", "--n", "2", "--k", "3", "--parallel", "4", "--quiet",
+                 "--db", str(tmp_path / "m.duckdb")]) == 0
+    assert "note: 4 problems in flight with 3 candidates each can make 12 or more model calls at once, but the " \
+           "settings allow 8" in capsys.readouterr().err
+
+
 def test_run_refuses_an_unknown_benchmark_clearly_and_records_nothing(tmp_path, capsys):
     db = tmp_path / "m.duckdb"
     assert main(["run", "--benchmark", "nope", "--n", "1", "--db", str(db)]) == 1
