@@ -10,7 +10,9 @@ Targets: W = 8 at least 5x faster than W = 1, accuracy within 3 points and cost 
 A problem reads the memory the problems W places before it left, so the wider W, the later a proven
 strategy can be exploited: fewer exploits, more exploration (dearer, often more accurate). Where W = 1
 exploits early, that lag can cost more time than the concurrency saves; ``--no-exploit`` shows the
-concurrency alone.
+concurrency alone. All problems share the settings' cap on model calls at once (``--concurrency``, 8
+by default as in the settings), and ``--as-ready`` runs the opt-in order in which each problem reads
+the memory as it starts and commits when done. The speed-up column is against the first width given.
 """
 
 from __future__ import annotations
