@@ -34,6 +34,8 @@ def status_line(snap: JobSnapshot, totals: results_data.RunTotals) -> None:
     done = totals.done
     acc = f"{totals.accuracy:.0%}" if totals.accuracy is not None else "–"
     stage = f" · problem {snap.current + 1}: {snap.stage}" if snap.current is not None and snap.stage else ""
+    if len(snap.in_flight) > 1:
+        stage = f" · {len(snap.in_flight)} in flight, latest{stage.removeprefix(' ·')}"
     st.caption(f"Run `{snap.run_id}` on **{snap.benchmark}**")
     st.progress(min(done / max(snap.total, 1), 1.0), text=f"**{done}/{snap.total}** problems · {snap.status}{stage}")
     m1, m2, m3, m4 = st.columns(4)

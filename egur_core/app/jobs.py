@@ -137,19 +137,23 @@ class Job(BackgroundJob[JobSnapshot]):
             self._proposed[event.idx] = p
         if event.kind in _STAGES:
             stage = state.stage if state.stage.startswith("stopping") else _STAGES[event.kind]
-            return replace(state, current=event.idx, stage=stage)
+            in_flight = state.in_flight | {event.idx} if event.idx is not None else state.in_flight
+            return replace(state, current=event.idx, stage=stage, in_flight=in_flight)
         if event.kind == "problem_finished" and event.idx is not None:
             record = problem_record(event.idx, p, self._proposed.pop(event.idx, {}))
-            return replace(state, records=(*state.records, record), current=None)
+            in_flight = state.in_flight - {event.idx}
+            return replace(state, records=(*state.records, record), in_flight=in_flight,
+                           current=state.current if state.current in in_flight else None)
         if event.kind == "run_finished":
             return replace(state, status=p.get("status", "finished"), error=p.get("error") or state.error,
-                           current=None, stage="", finished_at=time.time())
+                           current=None, stage="", in_flight=frozenset(), finished_at=time.time())
         return state
 
     def _end(self, status: str, error: str | None = None) -> None:
         with self.lock:
             if not self._state.finished or error:
                 self._state = replace(self._state, status=status, error=error or self._state.error, current=None,
+                                      in_flight=frozenset(),
                                       stage="", finished_at=self._state.finished_at or time.time())
 
 

@@ -43,8 +43,9 @@ class JobSnapshot:
     total: int
     status: str
     records: tuple[ProblemRecord, ...]
-    current: int | None = None
+    current: int | None = None  # the problem the latest event was about
     stage: str = ""
+    in_flight: frozenset[int] = frozenset()  # problems started and not yet finished (several with parallel > 1)
     error: str | None = None
     price_known: bool = True
     started_at: float = 0.0

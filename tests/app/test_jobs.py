@@ -58,6 +58,17 @@ def test_stop_ends_the_run_after_the_current_problem(memory):
     assert run["status"] == "stopped" and run["done"] == snap.done
 
 
+def test_a_job_knows_which_problems_are_in_flight_at_once():
+    job = Job("run-x", LoopConfig(benchmark="sat3", n=3, parallel=2))
+    for kind, idx in [("run_started", None), ("problem_started", 0), ("problem_started", 1)]:
+        job.handle(LoopEvent(kind=kind, run_id="run-x", idx=idx, payload={"total": 3}))
+    assert job.snapshot().in_flight == {0, 1} and job.snapshot().current == 1
+    job.handle(LoopEvent(kind="problem_finished", run_id="run-x", idx=1, payload={"correct": True}))
+    assert job.snapshot().in_flight == {0} and job.snapshot().done == 1
+    job.handle(LoopEvent(kind="problem_finished", run_id="run-x", idx=0, payload={"correct": False}))
+    assert job.snapshot().in_flight == frozenset() and job.snapshot().current is None
+
+
 class FailingOnce:
     """A memory file whose n-th session fails (a full disk, a vanished mount), then recovers."""
 
