@@ -183,14 +183,14 @@ class StoreBase:
 
     def _next_id(self, name: str, table: str, column: str) -> int:
         """A never-reused id: undo re-inserts deleted rows with their ids, so ids must not recycle."""
-        with self._tx():
-            current = self._scalar("SELECT next_id FROM id_counters WHERE name = ?", [name])
-            if current is None:
-                current = int(self._scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))
-                self._db.execute("INSERT INTO id_counters VALUES (?, ?)", [name, current + 1])
-            else:
-                self._db.execute("UPDATE id_counters SET next_id = ? WHERE name = ?", [current + 1, name])
-            return int(current)
+        with self._tx():  # one statement once the counter exists: ids are taken several times per problem
+            taken = self._db.execute(
+                "UPDATE id_counters SET next_id = next_id + 1 WHERE name = ? RETURNING next_id - 1", [name]).fetchone()
+            if taken is not None:
+                return int(taken[0])
+            current = int(self._scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))
+            self._db.execute("INSERT INTO id_counters VALUES (?, ?)", [name, current + 1])
+            return current
 
     def _bump_counter(self, name: str, at_least: int) -> None:
         """Make sure ``name`` hands out ids >= ``at_least`` (after inserting rows with given ids)."""

@@ -180,13 +180,12 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
         was deleted meanwhile (not an error)."""
         sim = int(bool(simulated))
         with self._tx():
-            found = self._scalar("SELECT count(*) FROM library WHERE entry_id = ?", [entry_id])
-            self._db.execute(
+            found = self._db.execute(
                 "UPDATE library SET uses = uses + 1, successes = successes + ?, total_cost = total_cost + ?, "
                 "sim_uses = sim_uses + ?, sim_successes = sim_successes + ?, sim_total_cost = sim_total_cost + ?, "
-                "last_used_at = ? WHERE entry_id = ?",
+                "last_used_at = ? WHERE entry_id = ? RETURNING entry_id",
                 [int(bool(correct)), float(cost), sim, sim * int(bool(correct)), sim * float(cost), utcnow(),
-                 entry_id])
+                 entry_id]).fetchall()
         return bool(found)
 
     def record_retrievals(
