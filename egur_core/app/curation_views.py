@@ -44,9 +44,10 @@ def group_by_problem(proposals: Iterable[Proposal]) -> list[ProblemProposals]:
 
 def set_aside_table(proposals: Iterable[Proposal]) -> pd.DataFrame:
     """The duplicates a rule set aside, one row each: which problem wanted what, and the entry that has it."""
-    return pd.DataFrame([{"proposal": p.proposal_id, "run": p.run_id, "problem": None if p.idx is None else p.idx + 1,
-                          "signature": p.op.get("signature", ""), "why": p.note.removeprefix(DUPLICATE)}
-                         for p in proposals], columns=["proposal", "run", "problem", "signature", "why"])
+    columns = ["problem", "why", "signature", "run", "proposal"]
+    return pd.DataFrame([{"problem": None if p.idx is None else p.idx + 1, "why": p.note.removeprefix(DUPLICATE),
+                          "signature": p.op.get("signature", ""), "run": p.run_id, "proposal": p.proposal_id}
+                         for p in proposals], columns=columns)
 
 
 def decide_many(store: MemoryStore, proposal_ids: Iterable[int], approve: bool,

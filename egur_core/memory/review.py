@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from egur_core.memory.curation import CurationMixin, parse_op, touched
-from egur_core.memory.ops import AddEntry, DeleteEntry, DeleteNote, MemoryOp
+from egur_core.memory.ops import AddEntry, DeleteEntry, DeleteNote, MemoryOp, RateNote
 from egur_core.memory.records import MemoryOpError, ProblemOps, Proposal, PruneRule, dumps, utcnow
 from egur_core.strategy.validation import validate_strategy
 
@@ -46,7 +46,8 @@ class ReviewMixin(CurationMixin):
         return int(self._scalar("SELECT coalesce(max(op_id), 0) FROM memory_ops"))
 
     def changed_since(self, op_id: int, ops: Sequence[MemoryOp]) -> list[tuple[MemoryOp, str]]:
-        """Those of ``ops`` that touch an entry or note some op after ``op_id`` changed, each with that op."""
+        """Those of ``ops`` that touch an entry or note some op after ``op_id`` changed, each with that op (not ratings,
+        which only add to a note's counts)."""
         later: dict[tuple[str, int], dict] = {}
         for row in self._rows("SELECT op_id, run_id, idx, \"before\", \"after\" FROM memory_ops WHERE op_id > ? "
                               "ORDER BY op_id", [op_id]):
@@ -56,6 +57,8 @@ class ReviewMixin(CurationMixin):
                         later.setdefault((kind, int(item_id)), row)
         conflicts = []
         for op in ops:
+            if isinstance(op, RateNote):  # a rating adds to counts: two in either order give the same note
+                continue
             hit = next((later[ref] for ref in touched(op) if ref in later), None)
             if hit is not None:
                 where = f"problem {hit['idx'] + 1}" if hit["idx"] is not None else "a person"

@@ -10,7 +10,7 @@ import threading
 import duckdb
 import pytest
 
-from egur_core.memory.ops import AddEntry, AddNote, UpdateEntry, UpdateNote
+from egur_core.memory.ops import AddEntry, AddNote, RateNote, UpdateEntry, UpdateNote
 from egur_core.memory.store import MemoryStore
 from egur_core.reasoner.loop import LoopConfig
 from egur_core.reasoner.ordering import AsReadyOrder, ProblemOrder, Stopped
@@ -166,6 +166,14 @@ def test_an_edit_of_an_entry_another_problem_changed_meanwhile_is_queued_not_app
     late = UpdateNote(note_id=1, text="Check parity last.")  # A's Consolidator, unaware of B
     [(op, why)] = store.changed_since(watermark, [late, AddNote(text="An unrelated lesson.")])
     assert op is late and "problem 3" in why
+
+
+def test_a_rating_of_a_note_another_problem_rated_meanwhile_still_counts():
+    store = MemoryStore(duckdb.connect(":memory:"))
+    store.apply(AddNote(text="Check the parity first."), actor="person")
+    watermark = store.last_op_id()
+    store.apply(RateNote(note_id=1, helpful=1), actor="consolidator", idx=2)
+    assert store.changed_since(watermark, [RateNote(note_id=1, helpful=1)]) == []
 
 
 SOLVER = {"name": "sat-solver", "steps": [{"id": "solve", "op": "tool", "tool": "sat_solver", "input": "{problem}",
