@@ -66,7 +66,7 @@ class LoopConfig(BaseModel):
 
 def call_cap_note(parallel: int, k: int, concurrency: int) -> str | None:
     """Problems in flight share the settings' cap on model calls at once: a note when the cap, not W, sets the pace
-    (measured: 8 problems in flight without exploitation ran 3.4x faster under the default cap of 8, 4.7x under 64)."""
+    (``perf/bench_parallel.py --concurrency`` measures how much)."""
     wanted = parallel * k
     if parallel == 1 or wanted <= concurrency:
         return None
