@@ -53,3 +53,14 @@ def test_an_endpoint_that_keeps_failing_fails_the_problem_not_the_run():
     assert outcome.answer is None and outcome.fallback and outcome.failure_kind == "server"
     [row] = store.problem_rows(store.list_runs()["run_id"][0]).to_dict("records")
     assert "Guide call failed" in row["error"] and row["finished_at"] is not None
+
+
+@pytest.mark.parametrize("ordered", [True, False], ids=["in-order", "as-ready"])
+def test_problems_in_flight_over_http_are_each_answered_once(ordered):
+    store = MemoryStore(duckdb.connect(":memory:"))
+    config = LoopConfig(benchmark="sat3", n=6, k=2, seed=4, parallel=3, ordered=ordered)
+    with FakeOpenAIServer("llama_cpp_python") as server:  # bare replies: the shipped fallback answers
+        run_id, outcomes = run_loop(store, config, settings=settings_for(server))
+    assert sorted(o.idx for o in outcomes) == list(range(6))
+    assert all(o.answer is not None for o in outcomes)
+    assert store.finished_indices(run_id) == set(range(6)) and store.get_run(run_id)["status"] == "finished"
