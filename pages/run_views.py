@@ -121,7 +121,7 @@ def live(job: Job, simulated: bool, call_cap: int) -> None:
         stop_button(job)
         note = call_cap_note(job.config.parallel, job.config.k, call_cap)
         if note:
-            st.caption(f":material/speed: {note[0].upper()}{note[1:]}.")
+            st.caption(f":material/speed: {note}.")
 
     @st.fragment(run_every=POLL_S if polling else None)
     def _live() -> None:

@@ -4,7 +4,7 @@ The simulated model with a fixed latency per call stands for a real endpoint (wh
 Consolidator call takes seconds); everything else is the real loop on a fresh memory file.
 
     python perf/bench_parallel.py [--n 60] [--latency 0.5] [--widths 1,4,8,16] [--benchmark sat3] [--seed 1]
-                                  [--no-exploit]
+                                  [--no-exploit] [--as-ready] [--concurrency 8]
 
 Targets: W = 8 at least 5x faster than W = 1, accuracy within 3 points and cost per problem within 10%.
 A problem reads the memory the problems W places before it left, so the wider W, the later a proven

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from egur_core.llm.errors import LLMError
-from egur_core.llm.schema import plain_schema, strict_schema
+from egur_core.llm.schema import plain_schema, strict_allowed, strict_schema
 
 Mode = Literal["json_schema_strict", "json_schema", "json_object_schema", "json_object", "text"]
 MODES: tuple[Mode, ...] = ("json_schema_strict", "json_schema", "json_object_schema", "json_object", "text")
@@ -54,7 +54,7 @@ def is_schema_specific(err: LLMError) -> bool:
 
 
 def strict_possible(schema: type[BaseModel]) -> bool:
-    return strict_schema(schema)[1]
+    return strict_allowed(schema)
 
 
 def response_format(mode: Mode, schema: type[BaseModel]) -> dict[str, Any] | None:

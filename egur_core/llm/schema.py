@@ -52,6 +52,11 @@ def strict_schema(model: type[BaseModel]) -> tuple[dict[str, Any], bool]:
     return copy.deepcopy(schema), strict
 
 
+def strict_allowed(model: type[BaseModel]) -> bool:
+    """Whether the reply model has a strict-mode schema (no copy made: nothing to change)."""
+    return _strict_schema(model)[1]
+
+
 @functools.cache
 def _strict_schema(model: type[BaseModel]) -> tuple[dict[str, Any], bool]:
     plain = plain_schema(model)

@@ -67,8 +67,9 @@ class RunsMixin(StoreBase):
             WHERE (? IS NULL OR r.benchmark = ?) AND (? IS NULL OR r.comparison_id = ?)
             GROUP BY ALL ORDER BY r.created_at DESC, r.run_id""", [benchmark, benchmark, comparison_id, comparison_id])
 
-    def _require_run(self, run_id: str) -> dict[str, Any]:
-        row = self._row("SELECT * FROM runs WHERE run_id = ?", [run_id])
+    def _require_run(self, run_id: str, columns: str = "*") -> dict[str, Any]:
+        """The run's row (only ``columns``: its config JSON is large), or ``KeyError``."""
+        row = self._row(f"SELECT {columns} FROM runs WHERE run_id = ?", [run_id])
         if row is None:
             raise KeyError(f"no run {run_id!r}")
         return row
@@ -80,9 +81,7 @@ class RunsMixin(StoreBase):
         """Mark a problem as in flight. Starting one again (a resumed run) marks its earlier
         executions stale; starting a finished one is a caller bug and raises ``ValueError``."""
         with self._tx():
-            run = self._row("SELECT benchmark FROM runs WHERE run_id = ?", [run_id])
-            if run is None:
-                raise KeyError(f"no run {run_id!r}")
+            run = self._require_run(run_id, "benchmark")
             existing = self._row("SELECT finished_at FROM problems WHERE run_id = ? AND idx = ?", [run_id, idx])
             if existing and existing["finished_at"] is not None:
                 raise ValueError(f"problem {idx} of run {run_id} is already finished")

@@ -25,22 +25,34 @@ class Stopped(Exception):
     """The run stopped (asked to, or failing) before this problem could start."""
 
 
-class ProblemOrder:
-    """The gates of one run: ``async with order.starting(p)`` around reading memory, ``async with
-    order.committing(p)`` around writing it."""
+class _Gates:
+    """What both orders share: the run's size and width, who hears outcomes, and who may stop it."""
 
     def __init__(self, count: int, parallel: int = 1, on_done: Callable[[Any], None] | None = None,
                  should_stop: Callable[[], bool] | None = None):
-        """``on_done`` hears each problem's outcome, in problem order, while it commits; ``should_stop`` is asked
-        before each problem starts (a person pressed Stop)."""
+        """``on_done`` hears each problem's outcome while it commits; ``should_stop`` is asked before each problem
+        starts (a person pressed Stop)."""
         if parallel < 1:
             raise ValueError("parallel must be at least 1")
         self.count, self.parallel = count, parallel
         self.on_done = on_done or (lambda outcome: None)
         self.should_stop = should_stop or (lambda: False)
+        self.halted = False
+
+    def done(self, outcome: Any) -> None:
+        """Call inside ``committing``: the problem's outcome, heard in commit order."""
+        self.on_done(outcome)
+
+
+class ProblemOrder(_Gates):
+    """The gates of one run: ``async with order.starting(p)`` around reading memory, ``async with
+    order.committing(p)`` around writing it; outcomes are heard in problem order."""
+
+    def __init__(self, count: int, parallel: int = 1, on_done: Callable[[Any], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None):
+        super().__init__(count, parallel, on_done, should_stop)
         self._started = [asyncio.Event() for _ in range(count)]
         self._committed = [asyncio.Event() for _ in range(count)]
-        self.halted = False
 
     def halt(self) -> None:
         """No problem starts from now on; the ones in flight finish (or are abandoned by the caller)."""
@@ -72,11 +84,6 @@ class ProblemOrder:
         finally:
             self._committed[position].set()
 
-    def done(self, outcome: Any) -> None:
-        """Call inside ``committing``: the problem's outcome, heard in problem order."""
-        self.on_done(outcome)
-
-
 class InOrder:
     """One problem's view of its run's order: ``starting``, ``committing`` and ``done`` for its position."""
 
@@ -98,20 +105,15 @@ class InOrder:
         self.order.done(outcome)
 
 
-class AsReadyOrder:
+class AsReadyOrder(_Gates):
     """Up to ``parallel`` problems at once, each reading the memory as it starts and committing when done;
     the same gates as :class:`ProblemOrder`, so the loop does not know which one it runs under."""
 
     def __init__(self, count: int, parallel: int = 1, on_done: Callable[[Any], None] | None = None,
                  should_stop: Callable[[], bool] | None = None):
-        if parallel < 1:
-            raise ValueError("parallel must be at least 1")
-        self.count, self.parallel = count, parallel
-        self.on_done = on_done or (lambda outcome: None)
-        self.should_stop = should_stop or (lambda: False)
+        super().__init__(count, parallel, on_done, should_stop)
         self._slots = asyncio.Semaphore(parallel)
         self._commit = asyncio.Lock()
-        self.halted = False
 
     def halt(self) -> None:
         self.halted = True
@@ -136,9 +138,6 @@ class AsReadyOrder:
                 yield
         finally:
             self._slots.release()
-
-    def done(self, outcome: Any) -> None:
-        self.on_done(outcome)
 
 
 RunOrder = ProblemOrder | AsReadyOrder
