@@ -183,14 +183,20 @@ class StoreBase:
 
     def _next_id(self, name: str, table: str, column: str) -> int:
         """A never-reused id: undo re-inserts deleted rows with their ids, so ids must not recycle."""
-        with self._tx():  # one statement once the counter exists: ids are taken several times per problem
-            taken = self._db.execute(
-                "UPDATE id_counters SET next_id = next_id + 1 WHERE name = ? RETURNING next_id - 1", [name]).fetchone()
+        return self._next_ids(name, table, column, 1)[0]
+
+    def _next_ids(self, name: str, table: str, column: str, count: int) -> list[int]:
+        """``count`` consecutive never-reused ids, taken in one statement once the counter exists: a problem
+        takes several, and each statement is a round trip."""
+        with self._tx():
+            taken = self._db.execute("UPDATE id_counters SET next_id = next_id + ? WHERE name = ? RETURNING next_id",
+                                     [count, name]).fetchone()
             if taken is not None:
-                return int(taken[0])
-            current = int(self._scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))
-            self._db.execute("INSERT INTO id_counters VALUES (?, ?)", [name, current + 1])
-            return current
+                end = int(taken[0])
+                return list(range(end - count, end))
+            first = int(self._scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))
+            self._db.execute("INSERT INTO id_counters VALUES (?, ?)", [name, first + count])
+            return list(range(first, first + count))
 
     def _bump_counter(self, name: str, at_least: int) -> None:
         """Make sure ``name`` hands out ids >= ``at_least`` (after inserting rows with given ids)."""

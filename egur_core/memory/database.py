@@ -33,6 +33,11 @@ from egur_core.memory.base import Embed
 from egur_core.memory.embedding import local_embedding
 from egur_core.memory.store import MemoryStore
 
+DUCKDB_THREADS = 1
+"""The memory's statements are small (a row written, a few hundred read): handing each to DuckDB's worker
+threads cost more than they save. One thread made the loop's orchestration overhead per problem 20-30 %
+smaller on 2 cores, and retrieval at 100,000 entries no slower (``perf/bench_loop.py``,
+``perf/bench_retrieval.py``)."""
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 
 
@@ -249,7 +254,7 @@ class MemoryFile:
             while True:
                 try:
                     created = not os.path.exists(self.path)
-                    con = duckdb.connect(self.path)
+                    con = duckdb.connect(self.path, config={"threads": DUCKDB_THREADS})
                     keep_private(self.path, created=created)
                     return con
                 except duckdb.Error as exc:

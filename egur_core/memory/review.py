@@ -98,9 +98,12 @@ class ReviewMixin(CurationMixin):
         parsed = [parse_op(op) for op in ops]
         outcome = ProblemOps()
         with self._tx():
-            if self._problem_ops_done(run_id, idx, review, actor):
+            done, newest_op = self._problem_ops_state(run_id, idx, actor)
+            if done:
                 outcome.already_done = True
                 return outcome
+            if read_at is not None and newest_op <= read_at:
+                read_at = None  # nothing changed since the problem read the memory (always so one at a time)
             for op, why in self.changed_since(read_at, parsed) if read_at is not None else []:
                 parsed.remove(op)
                 outcome.proposed += self.propose([op], run_id, idx, note=f"conflict: {why}")
@@ -121,12 +124,15 @@ class ReviewMixin(CurationMixin):
             self._enforce_caps(run_id, idx)
         return outcome
 
-    def _problem_ops_done(self, run_id: str, idx: int, review: bool, actor: str) -> bool:
-        """Whether this problem's ops were applied or queued before (a resumed run redoing it)."""
-        queued = bool(self._scalar("SELECT count(*) FROM proposals WHERE run_id = ? AND idx = ?", [run_id, idx]))
-        applied = bool(self._scalar("SELECT count(*) FROM memory_ops WHERE actor = ? AND run_id = ? AND idx = ? "
-                                    "AND undo_of IS NULL", [actor, run_id, idx]))
-        return queued or applied
+    def _problem_ops_state(self, run_id: str, idx: int, actor: str) -> tuple[bool, int]:
+        """Whether this problem's ops were applied or queued before (a resumed run redoing it), and the newest op
+        id: one statement, as it is asked for every problem."""
+        done, newest = self._db.execute(
+            "SELECT exists(SELECT 1 FROM proposals WHERE run_id = $run AND idx = $idx) "
+            "OR exists(SELECT 1 FROM memory_ops WHERE actor = $actor AND run_id = $run AND idx = $idx "
+            "AND undo_of IS NULL), (SELECT coalesce(max(op_id), 0) FROM memory_ops)",
+            {"run": run_id, "idx": idx, "actor": actor}).fetchone()
+        return bool(done), int(newest)
 
     def pending_proposals(self) -> list[Proposal]:
         return self.proposals(status="pending")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -25,7 +26,7 @@ _PROBLEM_RESULT_COLUMNS = [
 
 
 class RunsMixin(StoreBase):
-    _simulated_runs: dict[str, bool]  # set by the store
+    _runs_seen: dict[str, dict[str, Any]]  # set by the store
 
     def create_run(self, config: RunConfig | None = None, /, **fields: Any) -> str:
         """Record a new run (status ``running``); pass a :class:`RunConfig` or its fields."""
@@ -79,9 +80,10 @@ class RunsMixin(StoreBase):
         benchmark: str | None = None,
     ) -> None:
         """Mark a problem as in flight. Starting one again (a resumed run) marks its earlier
-        executions stale; starting a finished one is a caller bug and raises ``ValueError``."""
+        executions stale; starting a finished one is a caller bug and raises ``ValueError``.
+        (A look and an insert: DuckDB's ``ON CONFLICT`` costs more than both.)"""
         with self._tx():
-            run = self._require_run(run_id, "benchmark")
+            benchmark = benchmark or self._run_facts(run_id)["benchmark"]
             existing = self._row("SELECT finished_at FROM problems WHERE run_id = ? AND idx = ?", [run_id, idx])
             if existing and existing["finished_at"] is not None:
                 raise ValueError(f"problem {idx} of run {run_id} is already finished")
@@ -90,35 +92,49 @@ class RunsMixin(StoreBase):
                 self._db.execute("DELETE FROM problems WHERE run_id = ? AND idx = ?", [run_id, idx])
             self._db.execute(
                 "INSERT INTO problems (run_id, idx, problem_id, benchmark, text, gold, status, started_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
-                [run_id, idx, problem_id, benchmark or run["benchmark"], text, gold, utcnow()])
+                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)", [run_id, idx, problem_id, benchmark, text, gold, utcnow()])
 
     def record_execution(self, record: ExecutionRecord) -> int:
         """Store one candidate's execution (and its strategy); return ``execution_id``."""
+        return self.record_executions([record])[0]
+
+    def record_executions(self, records: Sequence[ExecutionRecord]) -> list[int]:
+        """Store candidates' executions (and their strategies) in one statement; return their ids in order."""
+        if not records:
+            return []
         with self._tx():
-            strategy_hash = record.strategy_hash
-            if record.strategy is not None:
-                simulated = self._run_is_simulated(record.run_id)
-                strategy_hash = self.save_strategy(  # type: ignore[attr-defined]
-                    record.strategy, record.strategy_parent, record.strategy_origin, record.strategy_made_by,
-                    simulated and record.strategy_made_by is not None)
-            execution_id = self._next_id("executions", "executions", "execution_id")
+            hashes = [self._saved_strategy_of(record) for record in records]
+            ids = self._next_ids("executions", "executions", "execution_id", len(records))
+            now = utcnow()
+            rows = [[execution_id, r.run_id, r.idx, r.candidate, strategy_hash, r.rationale, r.answer, r.correct,
+                     r.ok, r.error, r.calls, r.tokens_in, r.tokens_out, r.cost_usd, r.latency_s, dumps(r.trace),
+                     r.chosen, r.exploited, now, r.feedback_source]
+                    for execution_id, strategy_hash, r in zip(ids, hashes, records)]
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?)"] * len(rows))
             self._db.execute(
                 "INSERT INTO executions (execution_id, run_id, idx, candidate, strategy_hash, rationale, answer, "
                 "correct, ok, error, calls, tokens_in, tokens_out, cost_usd, latency_s, trace, chosen, exploited, "
-                "created_at, stale, feedback_source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?)",
-                [execution_id, record.run_id, record.idx, record.candidate, strategy_hash, record.rationale,
-                 record.answer, record.correct, record.ok, record.error, record.calls, record.tokens_in,
-                 record.tokens_out, record.cost_usd, record.latency_s, dumps(record.trace), record.chosen,
-                 record.exploited, utcnow(), record.feedback_source])
-        return execution_id
+                f"created_at, stale, feedback_source) VALUES {values}", [v for row in rows for v in row])
+        return ids
+
+    def _saved_strategy_of(self, record: ExecutionRecord) -> str | None:
+        """The hash of the strategy an execution ran, saved first when the record carries it."""
+        if record.strategy is None:
+            return record.strategy_hash
+        simulated = self._run_is_simulated(record.run_id)
+        return self.save_strategy(  # type: ignore[attr-defined]
+            record.strategy, record.strategy_parent, record.strategy_origin, record.strategy_made_by,
+            simulated and record.strategy_made_by is not None)
 
     def _run_is_simulated(self, run_id: str) -> bool:
-        """Asked for every execution; a run's model never changes, so it is read once per store."""
-        if run_id not in self._simulated_runs:
-            self._simulated_runs[run_id] = bool(self._scalar("SELECT simulated FROM runs WHERE run_id = ?", [run_id]))
-        return self._simulated_runs[run_id]
+        return bool(self._run_facts(run_id)["simulated"])
+
+    def _run_facts(self, run_id: str) -> dict[str, Any]:
+        """What never changes in a run (its benchmark, whether its model is simulated), asked for every problem
+        and execution: read once per store. ``KeyError`` for an unknown run."""
+        if run_id not in self._runs_seen:
+            self._runs_seen[run_id] = self._require_run(run_id, "benchmark, simulated")
+        return self._runs_seen[run_id]
 
     def finish_problem(self, result: ProblemResult) -> None:
         """Write a problem's outcome and costs by role; marks the chosen execution."""

@@ -68,12 +68,14 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
     ) -> None:
         self.max_entries, self.max_notes = max_entries, max_notes
         self._saved_hashes: set[str] = set()
-        self._simulated_runs: dict[str, bool] = {}
+        self._strategy_json: dict[str, str] = {}
+        self._runs_seen: dict[str, dict[str, Any]] = {}
         super().__init__(con, embed, write_lock=write_lock, root_lock=root_lock)
 
     def _after_rollback(self) -> None:
         self._saved_hashes.clear()
-        self._simulated_runs.clear()
+        self._strategy_json.clear()
+        self._runs_seen.clear()
 
     # -- strategies -----------------------------------------------------------------------------
     def save_strategy(
@@ -86,15 +88,16 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
         if isinstance(strategy, dict):
             strategy = Strategy.model_validate(strategy)
         digest = strategy.hash
-        if digest in self._saved_hashes and parent_hash is None:
+        if digest in self._saved_hashes:
             return digest  # versions are immutable and never deleted: no need to ask DuckDB again
-        with self._tx():
-            self._db.execute(
-                "INSERT INTO strategies (hash, name, paradigm, summary, json, parent_hash, created_by, created_at, "
-                "made_by_model, made_simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [digest, strategy.name, strategy.paradigm, strategy.summary, strategy.canonical_json(),
-                 parent_hash if parent_hash != digest else None, created_by, utcnow(), made_by_model,
-                 made_simulated])
+        with self._tx():  # a look, then an insert: DuckDB's ON CONFLICT costs more than both
+            if not self._scalar("SELECT count(*) FROM strategies WHERE hash = ?", [digest]):
+                self._db.execute(
+                    "INSERT INTO strategies (hash, name, paradigm, summary, json, parent_hash, created_by, created_at, "
+                    "made_by_model, made_simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [digest, strategy.name, strategy.paradigm, strategy.summary, strategy.canonical_json(),
+                     parent_hash if parent_hash != digest else None, created_by, utcnow(), made_by_model,
+                     made_simulated])
         self._saved_hashes.add(digest)
         return digest
 

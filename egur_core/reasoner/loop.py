@@ -250,23 +250,24 @@ class EGuRLoop(Method):
                                  shown_notes={n.note_id for n in p.retrieved.notes})
 
     def _record_candidates(self, store: MemoryStore, p: _Problem) -> list[int]:
-        """Every execution, the measured outcome of the entries they ran (named by the Guide, or the same strategy
-        written afresh) and the rejected candidates."""
-        ids = []
+        """Every execution (after the rejected candidates, in one statement) and the measured outcome of the entries
+        they ran (named by the Guide, or the same strategy written afresh); returns the executions' ids."""
         guide_model = self.llm.settings.resolve("guide").model
         simulated = self.llm.settings.is_simulated
-        _record_rejected(store, p)
-        for position, (candidate, result, fb) in enumerate(zip(p.candidates, p.results, p.judgement.feedback)):
-            ids.append(store.record_execution(ExecutionRecord(
-                run_id=p.run_id, idx=p.idx, candidate=candidate.index, strategy=candidate.strategy,
-                strategy_parent=candidate.parent_hash, strategy_origin=candidate.origin,
-                strategy_made_by=guide_model if candidate.origin.startswith("guide") else None,
-                rationale=candidate.rationale, answer=result.answer, correct=fb.correct,
-                feedback_source=fb.source, ok=result.ok, error=result.error,
-                calls=result.calls, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
-                cost_usd=result.cost_usd, latency_s=result.latency_s,
-                trace=[t.model_dump() for t in result.trace], chosen=position == p.chosen,
-                exploited=p.exploited is not None)))
+        executions = [ExecutionRecord(
+            run_id=p.run_id, idx=p.idx, candidate=candidate.index, strategy=candidate.strategy,
+            strategy_parent=candidate.parent_hash, strategy_origin=candidate.origin,
+            strategy_made_by=guide_model if candidate.origin.startswith("guide") else None,
+            rationale=candidate.rationale, answer=result.answer, correct=fb.correct,
+            feedback_source=fb.source, ok=result.ok, error=result.error,
+            calls=result.calls, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
+            cost_usd=result.cost_usd, latency_s=result.latency_s,
+            trace=[t.model_dump() for t in result.trace], chosen=position == p.chosen,
+            exploited=p.exploited is not None)
+            for position, (candidate, result, fb) in enumerate(zip(p.candidates, p.results, p.judgement.feedback))]
+        rejected = _rejected_records(p)
+        ids = store.record_executions(rejected + executions)[len(rejected):]
+        for candidate, result, fb in zip(p.candidates, p.results, p.judgement.feedback):
             entry_id = candidate.from_library
             if entry_id is None and result.strategy_hash:
                 entry_id = store.entry_holding(result.strategy_hash, p.task.benchmark)
@@ -330,13 +331,15 @@ def _problem_error(p: _Problem) -> str | None:
     return "; ".join(parts) or None
 
 
-def _record_rejected(store: MemoryStore, p: _Problem) -> None:
+def _rejected_records(p: _Problem) -> list[ExecutionRecord]:
     """Candidates the Guide wrote that failed validation: kept, with their issues, for inspection."""
+    records = []
     for candidate in (c for c in p.guide.candidates if c.strategy is None):
         issues = [str(issue) for issue in candidate.issues]
-        store.record_execution(ExecutionRecord(
+        records.append(ExecutionRecord(
             run_id=p.run_id, idx=p.idx, candidate=candidate.index, rationale=candidate.rationale, ok=False,
             error="invalid strategy: " + "; ".join(issues), trace={"raw": candidate.raw, "issues": issues}))
+    return records
 
 
 ProblemState = _Problem

@@ -151,3 +151,8 @@ def test_a_lingering_process_lets_go_when_another_one_waits(db_path: str) -> Non
     finally:
         busy.kill()
         busy.wait()
+
+
+def test_a_memory_file_runs_its_statements_on_one_duckdb_thread(db_path: str) -> None:
+    with MemoryFile(db_path).session() as store:
+        assert store.scalar("SELECT current_setting('threads')") == 1

@@ -89,3 +89,26 @@ def test_a_baselines_runs_of_a_strategy_are_kept_apart_from_egurs(store: MemoryS
     solve(store, cot, 1, correct=False)
     row = store.list_strategies().iloc[0]
     assert (row["executions"], row["accuracy"], row["baseline_runs"]) == (1, 1.0, 2)
+
+
+def test_executions_recorded_together_get_consecutive_ids_in_order(store: MemoryStore, run: str) -> None:  # noqa: F811
+    store.start_problem(run, 0, "p0", "text")
+    first = store.record_execution(ExecutionRecord(run_id=run, idx=0, candidate=0, answer="a"))
+    strategy = Strategy.model_validate(strategy_dict())
+    ids = store.record_executions([ExecutionRecord(run_id=run, idx=0, candidate=c, answer=a, chosen=c == 2,
+                                                   strategy=strategy if c == 2 else None)
+                                   for c, a in ((1, "b"), (2, "c"))])
+    assert ids == [first + 1, first + 2]
+    stored = {e["execution_id"]: (e["candidate"], e["answer"], e["chosen"], e["strategy_hash"] is not None)
+              for e in store.executions_for(run, 0)}
+    assert stored == {first: (0, "a", False, False), first + 1: (1, "b", False, False), first + 2: (2, "c", True, True)}
+
+
+def test_recording_no_executions_writes_nothing(store: MemoryStore, run: str) -> None:  # noqa: F811
+    store.start_problem(run, 0, "p0", "text")
+    assert store.record_executions([]) == [] and store.executions_for(run, 0) == []
+
+
+def test_a_problem_of_an_unknown_run_is_refused(store: MemoryStore) -> None:  # noqa: F811
+    with pytest.raises(KeyError):
+        store.start_problem("nope", 0, "p0", "text")
