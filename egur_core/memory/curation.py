@@ -146,8 +146,9 @@ class CurationMixin(StoreBase):
                 out.setdefault(kind, {})[str(item_id)] = json.loads(dumps(row))
         return out
 
-    def _require(self, refs: Sequence[Ref]) -> None:
-        missing = [f"{k} {i}" for k, i in refs if not self._snapshot([(k, i)])]
+    @staticmethod
+    def _require(refs: Sequence[Ref], snapshot: dict[str, dict[str, dict]]) -> None:
+        missing = [f"{k} {i}" for k, i in refs if str(i) not in snapshot.get(k, {})]
         if missing:
             raise MemoryOpError(f"no such {', '.join(missing)} (nothing was changed)")
         if len(set(refs)) != len(refs):
@@ -165,15 +166,16 @@ class CurationMixin(StoreBase):
     # -- apply ----------------------------------------------------------------------------------
     def _apply_one(self, op: MemoryOp, actor: str, run_id, idx, batch_id) -> int:
         refs = touched(op)
-        self._require(refs)
+        before = self._snapshot(refs)  # read once: it says what exists, what is pinned and what the op changes
+        self._require(refs, before)
         if actor != "person":
-            self._refuse_pinned_change(op)
-        before = self._snapshot(refs)
+            self._refuse_pinned_change(op, before)
         created = getattr(self, f"_do_{op.op}")(op, actor, run_id, idx)
         after = self._snapshot(refs + ([created] if created else []))
         return self._log(LogEntry(op.op, actor, run_id, idx, op.model_dump(mode="json"), before, after, batch_id))
 
-    def _refuse_pinned_change(self, op: MemoryOp) -> None:
+    @staticmethod
+    def _refuse_pinned_change(op: MemoryOp, snapshot: dict[str, dict[str, dict]]) -> None:
         """Pinned means "a person owns this": only a person may pin, unpin, edit, merge or delete it.
 
         Ratings (``rate_note``) still count: they measure a note, they do not change it."""
@@ -182,7 +184,7 @@ class CurationMixin(StoreBase):
         if isinstance(op, RateNote):
             return
         for kind, item_id in touched(op):
-            if self._snapshot([(kind, item_id)])[kind][str(item_id)]["pinned"]:
+            if snapshot[kind][str(item_id)]["pinned"]:
                 raise MemoryOpError(f"{kind} {item_id} is pinned; only a person can change it")
 
     def _checked_strategy(self, data: dict, parent_hash: str | None, actor: str) -> str:
@@ -209,8 +211,11 @@ class CurationMixin(StoreBase):
         """(model, simulated) of the run an op came from; a person's or a seed's op has neither."""
         if run_id is None:
             return None, False
-        row = self._row("SELECT model, simulated FROM runs WHERE run_id = ?", [run_id])
-        return (row["model"], bool(row["simulated"])) if row else (None, False)
+        try:
+            run = self._run_facts(run_id)  # type: ignore[attr-defined]
+        except KeyError:
+            return None, False
+        return run["model"], bool(run["simulated"])
 
     def _do_update_entry(self, op: UpdateEntry, actor: str, run_id, idx) -> None:
         sets: dict[str, Any] = {k: v for k, v in (("pinned", op.pinned), ("banned", op.banned)) if v is not None}

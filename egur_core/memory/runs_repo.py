@@ -130,10 +130,10 @@ class RunsMixin(StoreBase):
         return bool(self._run_facts(run_id)["simulated"])
 
     def _run_facts(self, run_id: str) -> dict[str, Any]:
-        """What never changes in a run (its benchmark, whether its model is simulated), asked for every problem
-        and execution: read once per store. ``KeyError`` for an unknown run."""
+        """What never changes in a run (its benchmark, its model and whether that is simulated), asked for every
+        problem, execution and learned item: read once per store. ``KeyError`` for an unknown run."""
         if run_id not in self._runs_seen:
-            self._runs_seen[run_id] = self._require_run(run_id, "benchmark, simulated")
+            self._runs_seen[run_id] = self._require_run(run_id, "benchmark, model, simulated")
         return self._runs_seen[run_id]
 
     def finish_problem(self, result: ProblemResult) -> None:
@@ -142,10 +142,9 @@ class RunsMixin(StoreBase):
         assignments = ", ".join("gold = coalesce(?, gold)" if c == "gold" else f"{c} = ?"
                                 for c in _PROBLEM_RESULT_COLUMNS)
         with self._tx():
-            found = self._db.execute(
-                f"UPDATE problems SET {assignments}, cost_usd = ?, finished_at = ? WHERE run_id = ? AND idx = ? "
-                "RETURNING idx", [*values, result.cost_usd, utcnow(), result.run_id, result.idx]).fetchall()
-            if not found:
+            if not self._changed(
+                    f"UPDATE problems SET {assignments}, cost_usd = ?, finished_at = ? WHERE run_id = ? AND idx = ?",
+                    [*values, result.cost_usd, utcnow(), result.run_id, result.idx]):
                 raise KeyError(f"problem {result.idx} of run {result.run_id!r} was never started")
             if result.chosen_execution_id is not None:
                 self._db.execute("UPDATE executions SET chosen = (execution_id = ?) WHERE run_id = ? AND idx = ? "

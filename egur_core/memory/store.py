@@ -69,6 +69,7 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
         self.max_entries, self.max_notes = max_entries, max_notes
         self._saved_hashes: set[str] = set()
         self._strategy_json: dict[str, str] = {}
+        self._vectors: dict = {}
         self._runs_seen: dict[str, dict[str, Any]] = {}
         super().__init__(con, embed, write_lock=write_lock, root_lock=root_lock)
 
@@ -183,13 +184,13 @@ class MemoryStore(ExchangeMixin, UndoMixin, ReviewMixin, RunsMixin, RetrievalMix
         was deleted meanwhile (not an error)."""
         sim = int(bool(simulated))
         with self._tx():
-            found = self._db.execute(
+            changed = self._changed(
                 "UPDATE library SET uses = uses + 1, successes = successes + ?, total_cost = total_cost + ?, "
                 "sim_uses = sim_uses + ?, sim_successes = sim_successes + ?, sim_total_cost = sim_total_cost + ?, "
-                "last_used_at = ? WHERE entry_id = ? RETURNING entry_id",
+                "last_used_at = ? WHERE entry_id = ?",
                 [int(bool(correct)), float(cost), sim, sim * int(bool(correct)), sim * float(cost), utcnow(),
-                 entry_id]).fetchall()
-        return bool(found)
+                 entry_id])
+        return bool(changed)
 
     def record_retrievals(
         self, run_id: str, idx: int, entries: Sequence[RetrievedEntry], notes: Sequence[RetrievedNote]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from egur_core.memory.ops import AddEntry, AddNote, UpdateEntry, UpdateNote
+from egur_core.memory.ops import AddEntry, AddNote, RateNote, UpdateEntry, UpdateNote
 from egur_core.memory.store import MemoryStore
 from tests.memory import kstore, store, strategy_dict  # noqa: F401
 
@@ -139,3 +139,47 @@ def test_the_ranking_sees_every_change_to_the_library(store: MemoryStore) -> Non
     assert [e.entry_id for e in store.retrieve("prime digits").entries] == [2, 1]
     store.apply(UpdateEntry(entry_id=2, signature="graph colouring"), actor="person")
     assert [e.entry_id for e in store.retrieve("prime digits").entries][0] == 1
+
+
+RANKED_NOTES_IN_DUCKDB = """
+WITH scored AS (
+    SELECT note_id, pinned,
+           coalesce(nullif(array_cosine_similarity(embedding, $q::FLOAT[{dim}]), 'NaN'::FLOAT), -1) AS similarity
+    FROM notes WHERE NOT banned AND ($bench IS NULL OR benchmark = $bench OR benchmark = '')),
+top AS (SELECT * FROM scored WHERE NOT pinned AND similarity >= $min ORDER BY similarity DESC, note_id LIMIT $k)
+SELECT * FROM top UNION ALL SELECT * FROM scored WHERE pinned
+ORDER BY pinned DESC, similarity DESC, note_id"""
+"""The reference ranking of notes: the k nearest unpinned ones and every pinned one, computed by DuckDB."""
+
+
+def test_numpy_ranking_of_notes_matches_duckdbs(store: MemoryStore) -> None:  # noqa: F811
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    words = "apple sat clause count prime graph sum list digit modulo chair book".split()
+    for i in range(40):
+        store.apply(AddNote(text=" ".join(rng.choice(words, 5)), benchmark=["sat3", "", "aime2025"][i % 3]),
+                    actor="person")
+    for note_id, change in ((3, {"banned": True}), (7, {"pinned": True}), (8, {"pinned": True})):
+        store.apply(UpdateNote(note_id=note_id, **change), actor="person")
+    for query in ("sat clause clause", "prime digit sum", ""):
+        for bench in (None, "sat3"):
+            fast = store.retrieve(query, k_entries=0, k_notes=4, benchmark=bench, min_similarity=0.1).notes
+            reference = store.query(RANKED_NOTES_IN_DUCKDB.format(dim=store.dim),
+                                    {"q": store.embed(query), "bench": bench, "k": 4, "min": 0.1})
+            assert [n.note_id for n in fast] == [r["note_id"] for r in reference]
+            assert [round(n.similarity, 4) for n in fast] == [round(r["similarity"], 4) for r in reference]
+
+
+def test_a_retrieved_note_shows_every_change_made_to_it(store: MemoryStore) -> None:  # noqa: F811
+    store.apply(AddNote(text="prime numbers: sieve first"), actor="person")
+    assert store.retrieve("prime numbers").notes[0].helpful == 0
+    store.apply(RateNote(note_id=1, helpful=2, harmful=1), actor="consolidator")
+    [note] = store.retrieve("prime numbers").notes
+    assert (note.helpful, note.harmful) == (2, 1)
+    store.apply(UpdateNote(note_id=1, text="prime numbers: trial division"), actor="person")
+    assert store.retrieve("prime numbers").notes[0].text == "prime numbers: trial division"
+    store.apply(UpdateNote(note_id=1, pinned=True), actor="person")
+    assert store.retrieve("graph colouring", min_similarity=0.9).notes[0].pinned
+    store.apply(UpdateNote(note_id=1, banned=True), actor="person")
+    assert store.retrieve("prime numbers").notes == []
