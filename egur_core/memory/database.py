@@ -37,7 +37,8 @@ DUCKDB_THREADS = 1
 """The memory's statements are small (a row written, a few hundred read): handing each to DuckDB's worker
 threads cost more than they save. One thread made the loop's orchestration overhead per problem 20-30 %
 smaller on 2 cores, and retrieval at 100,000 entries no slower (``perf/bench_loop.py``,
-``perf/bench_retrieval.py``)."""
+``perf/bench_retrieval.py``). Set once connected, not as connection config: DuckDB refuses a second
+connection to the file from this process (a script's, a test's) whose config differs."""
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 
 
@@ -254,7 +255,8 @@ class MemoryFile:
             while True:
                 try:
                     created = not os.path.exists(self.path)
-                    con = duckdb.connect(self.path, config={"threads": DUCKDB_THREADS})
+                    con = duckdb.connect(self.path)
+                    con.execute(f"SET threads = {DUCKDB_THREADS}")
                     keep_private(self.path, created=created)
                     return con
                 except duckdb.Error as exc:

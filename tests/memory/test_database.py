@@ -156,3 +156,12 @@ def test_a_lingering_process_lets_go_when_another_one_waits(db_path: str) -> Non
 def test_a_memory_file_runs_its_statements_on_one_duckdb_thread(db_path: str) -> None:
     with MemoryFile(db_path).session() as store:
         assert store.scalar("SELECT current_setting('threads')") == 1
+
+
+def test_a_plain_duckdb_connection_to_an_open_memory_file_still_opens(db_path: str) -> None:
+    import duckdb
+
+    with MemoryFile(db_path).session() as store:
+        store.apply(AddNote(text="a note"), actor="person")
+        with duckdb.connect(db_path) as other:
+            assert other.execute("SELECT count(*) FROM notes").fetchone()[0] == 1
