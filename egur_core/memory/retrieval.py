@@ -32,7 +32,7 @@ _FINGERPRINTS_SQL = f"""
 SELECT 'entries' AS vectors, count(*) AS n, bit_xor(hash(entry_id, updated_at, banned, benchmark)) AS h FROM library
 UNION ALL
 SELECT 'notes', count(*), bit_xor(hash({", ".join(_NOTE_COLUMNS)}, banned, updated_at)) FROM notes"""
-"""Both tables' in one statement, a union (scalar subqueries and a HUGEINT sum cost 2.5x as much)."""
+"""Both tables' fingerprints in one statement: a union (scalar subqueries and a HUGEINT sum cost 2.5x as much)."""
 _VECTORS_SQL = {
     "entries": "SELECT entry_id AS id, benchmark, banned, embedding FROM library ORDER BY entry_id",
     "notes": f"SELECT note_id AS id, {', '.join(_NOTE_COLUMNS[1:])}, banned, embedding FROM notes ORDER BY note_id",
@@ -92,7 +92,8 @@ def _vectors_from(table: pa.Table, dim: int, fingerprint: tuple, with_rows: bool
         vectors[present] = np.asarray(flat, dtype=np.float32).reshape(-1, dim)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-    rows = tuple(table.select(["id", *_NOTE_COLUMNS[1:]]).to_pylist()) if with_rows else ()
+    rows = tuple(table.select(["id", *_NOTE_COLUMNS[1:]]).rename_columns(_NOTE_COLUMNS).to_pylist()) \
+        if with_rows else ()
     return _Vectors(fingerprint, table.column("id").to_numpy(),
                     np.asarray(table.column("benchmark").to_pylist(), dtype=object),
                     table.column("banned").to_numpy(zero_copy_only=False), unit, norms.ravel() > 0, rows)
@@ -135,9 +136,7 @@ class RetrievalMixin(StoreBase):
         allowed = notes.allowed(benchmark)
         pinned = np.fromiter((r["pinned"] for r in notes.rows), dtype=bool, count=len(notes.rows))
         chosen = [*notes.top(sims, allowed & ~pinned, k, min_similarity), *np.flatnonzero(allowed & pinned)]
-        found = [{**notes.rows[i], "note_id": notes.rows[i]["id"], "similarity": float(sims[i])} for i in chosen]
-        for note in found:
-            del note["id"]
+        found = [{**notes.rows[i], "similarity": float(sims[i])} for i in chosen]
         return sorted(found, key=lambda n: (not n["pinned"], -n["similarity"], n["note_id"]))
 
     def _strategy_texts(self, hashes: set[str]) -> dict[str, str]:
