@@ -17,7 +17,7 @@ import streamlit as st
 from egur_core.app import results_data
 from egur_core.app.comparison_job import start_comparison
 from egur_core.app.jobs import JobRegistry, default_registry
-from egur_core.app.run_state import RunOnView, form_values, run_on_view
+from egur_core.app.run_state import RunOnView, form_values, run_on_view, settled
 from egur_core.evals.comparison import METHOD_NAMES, METHODS, BenchConfig
 from egur_core.evals.datasets.registry import benchmark_names
 from egur_core.llm import Settings
@@ -200,7 +200,9 @@ def run_view(run_id: str, view: RunOnView | None) -> None:
     job = jobs().get(run_id)
     if job is not None and not job.finished:
         live(job, settings().is_simulated, settings().concurrency)
-    elif view is None:
+        return
+    view = settled(view, lambda: reload(run_id))  # the job may have ended since the view was read above
+    if view is None:
         st.warning(f"No run `{run_id}` in this memory file.")
     elif view.watched:
         watched(view, lambda: reload(run_id))

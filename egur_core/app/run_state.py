@@ -9,6 +9,7 @@ interrupted on the way (:func:`egur_core.app.ownership.mark_if_interrupted`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,13 @@ def run_on_view(store: MemoryStore, db_path: str | Path, run_id: str, leases: Ru
     run = store.get_run(run_id)
     state, owner, run = mark_if_interrupted(store, db_path, run, leases)
     return RunOnView(run, state, owner, loop_config(run))
+
+
+def settled(view: RunOnView | None, reread: Callable[[], RunOnView]) -> RunOnView | None:
+    """The view to draw of a run whose job in this server is over. A view read while that job still ran says
+    "here" (and the status it had then, often "running"); drawn as is, a run stopped at once would show as
+    running for good, with nothing polling it, so it is read again."""
+    return reread() if view is not None and view.state == "here" else view
 
 
 def loop_config(run: dict[str, Any]) -> LoopConfig | None:

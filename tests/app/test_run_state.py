@@ -8,7 +8,7 @@ import pytest
 
 from egur_core.app.ownership import RunLeases
 from egur_core.app.results_data import default_selection, run_options
-from egur_core.app.run_state import FORM_KEYS, form_values, loop_config, run_on_view
+from egur_core.app.run_state import FORM_KEYS, form_values, loop_config, run_on_view, settled
 from egur_core.app.services import open_memory
 from egur_core.reasoner.loop import ExploitRule, LoopConfig
 
@@ -70,3 +70,29 @@ def test_results_default_to_the_focused_comparison_then_run_then_newest(memory):
     assert default_selection(runs) == [newest]
     by_benchmark = default_selection(runs, benchmark="sat3")  # newest sat3 run has no comparison: its benchmark's
     assert by_benchmark[0] == solo and set(by_benchmark) == {solo, a, b}
+
+
+def test_a_view_read_while_this_servers_job_ran_is_read_again_once_it_is_over(memory):
+    leases = RunLeases()
+    with memory.session() as store:
+        run_id = store.create_run(benchmark="sat3", n_problems=4, config={"loop": {"benchmark": "sat3"}})
+        leases.claim(memory.path, run_id, "dashboard")
+        stale = run_on_view(store, memory.path, run_id, leases)  # read while the job runs
+        store.set_run_status(run_id, "stopped")  # the job stops and lets go of the run
+    leases.release(memory.path, run_id)
+
+    def reread():
+        with memory.session() as store:
+            return run_on_view(store, memory.path, run_id, leases)
+
+    view = settled(stale, reread)
+    assert (stale.run["status"], stale.state) == ("running", "here")
+    assert (view.run["status"], view.state, view.resumable) == ("stopped", "ended", True)
+
+
+def test_a_view_of_a_run_nobody_runs_is_drawn_as_read(memory):
+    with memory.session() as store:
+        run_id = store.create_run(benchmark="sat3", n_problems=4)
+        store.set_run_status(run_id, "stopped")
+        view = run_on_view(store, memory.path, run_id)
+    assert settled(view, lambda: pytest.fail("read again")) is view and settled(None, lambda: pytest.fail()) is None
