@@ -157,17 +157,23 @@ class _Progress:
 def _print_summary(report: dict) -> None:
     s = summarise(report["problems"])
     if not report["run"].get("price_known", True):
-        print("price unknown: a model this run used has no configured or list price; costs below count only the "
-              "priced models (set prices in egur.toml or on the Settings page)", file=sys.stderr)
+        print("price unknown: a model this run used has no configured or list price, so no dollars are shown "
+              "(set prices in egur.toml or on the Settings page)", file=sys.stderr)
     roles = [r for r in ROLES if r in METHOD_ROLES or s["tokens_by_role"][r]]  # the judge only if one graded
+    priced = report["run"].get("price_known", True)
+
+    def dollars(value: float) -> str:
+        """A run on a model nobody priced shows "price unknown", never $0 (as the Run page does)."""
+        return f"{value:.5f}" if priced else "price unknown"
+
     print_table(["metric", "value"], [
         ["run", report["run"]["run_id"]],
         ["problems", s["problems"]],
         ["accuracy", f"{s['accuracy']:.1%}"],
         ["exploited / explored", f"{s['exploited']} / {s['problems'] - s['exploited']}"],
-        ["cost total $", f"{s['cost_usd']:.5f}"],
-        ["cost per problem $", f"{s['cost_per_problem']:.5f}"],
-        *[[f"cost {role} $", f"{s['cost_by_role'][role]:.5f}"] for role in roles],
+        ["cost total $", dollars(s["cost_usd"])],
+        ["cost per problem $", dollars(s["cost_per_problem"])],
+        *[[f"cost {role} $", dollars(s["cost_by_role"][role])] for role in roles],
         *[[f"tokens {role}", s["tokens_by_role"][role]] for role in roles],
         ["prompt tokens from the provider's cache", f"{s['tokens_cached_in']} "
                                                      f"({s['tokens_cached_in'] / max(s['prompt_tokens'], 1):.0%})"],

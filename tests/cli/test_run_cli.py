@@ -110,3 +110,16 @@ def test_a_second_process_can_use_the_file_while_a_run_goes_on(tmp_path):
     assert proc.returncode == 0, err
     assert not errors and len(reads) >= 1
     assert "Could not set lock" not in err
+
+
+def test_a_run_on_an_unpriced_model_shows_price_unknown_not_zero_dollars(tmp_path, capsys, monkeypatch):
+    from tests.fakes.openai_server import FakeOpenAIServer
+
+    with FakeOpenAIServer("strict") as server:
+        monkeypatch.setenv("OPENAI_API_KEY", server.api_key)
+        assert main(["run", "--benchmark", "sat3", "--n", "2", "--k", "1", "--quiet", "--db",
+                     str(tmp_path / "m.duckdb"), "--base-url", server.base_url, "--model", "my-local-7b"]) == 0
+    out = capsys.readouterr()
+    table = {line.split("  ")[0].strip(): line.split("  ")[-1].strip() for line in out.out.splitlines() if "$" in line}
+    assert table["cost total $"] == table["cost per problem $"] == table["cost guide $"] == "price unknown"
+    assert "price unknown" in out.err
