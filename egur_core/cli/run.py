@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(describe_models(settings), file=sys.stderr)
     if note := call_cap_note(loop_config.parallel, loop_config.k, settings.concurrency):
         print(f"note: {note}", file=sys.stderr)
-    progress = _Progress(loop_config.n, quiet=args.quiet)
+    progress = _Progress(loop_config.n, quiet=args.quiet, priced=settings.every_role_priced())
     stop = threading.Event()
     try:
         run_id = asyncio.run(_run(settings, memory, loop_config, args.resume, progress, stop))
@@ -126,8 +126,8 @@ async def _run(settings, memory, config: LoopConfig, resume: str | None, progres
 class _Progress:
     """Prints one line per finished problem: a progress bar a log file can also read."""
 
-    def __init__(self, total: int, quiet: bool):
-        self.total, self.quiet, self.run_id = total, quiet, ""
+    def __init__(self, total: int, quiet: bool, priced: bool = True):
+        self.total, self.quiet, self.run_id, self.priced = total, quiet, "", priced
         self.before = self.done = self.correct = 0  # before: finished before a resume
         self.cost = 0.0
 
@@ -149,8 +149,9 @@ class _Progress:
         how = "exploit" if p.get("exploited") else f"{p.get('candidates')} cand"
         why = f"  [{p['note']}]" if p.get("note") else ""
         lost = f"  no answer: {p['failure'][:100]}" if p.get("failure") else ""
+        cost = f"${self.cost:.4f}" if self.priced else "price unknown"
         print(f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{self.total} #{event.idx + 1} {mark} "
-              f"acc {self.correct / self.done:.0%}  ${self.cost:.4f}  {how}: {p.get('chosen_strategy')}{why}{lost}",
+              f"acc {self.correct / self.done:.0%}  {cost}  {how}: {p.get('chosen_strategy')}{why}{lost}",
               file=sys.stderr)
 
 
